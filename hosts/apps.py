@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class HostsConfig(AppConfig):
+    name = "hosts"
+
+    def ready(self):
+        from . import services  # noqa: F401 - registers the operation handlers

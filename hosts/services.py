@@ -1,0 +1,242 @@
+"""Everything kvmweb does with a host: scan and pin its key, check it, sync its inventory.
+
+Functions here run in Celery workers (or the watcher), never in a request.
+"""
+
+import logging
+from datetime import datetime, timezone as dt_timezone
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from kvmweb import events
+from kvmweb.virt import connection, inventory, remote, ssh
+from kvmweb.virt.errors import VirtError
+from kvmweb.virt.hostnet import list_interfaces
+from networks.models import Lease, Network
+from operations import services as ops
+from operations.models import Operation
+from vms.models import Domain, DomainInterface
+
+from .models import Host, HostInterface
+
+log = logging.getLogger(__name__)
+
+
+def configure_virt():
+    """Point the virt layer at our state dir and key (idempotent, once per process)."""
+    return connection.configure(settings.STATE_DIR / "ssh", settings.KVMWEB_SSH_KEY,
+                                settings.KVMWEB_CONNECT_TIMEOUT)
+
+
+def public_key():
+    return ssh.ensure_keypair(settings.KVMWEB_SSH_KEY)
+
+
+def set_status(host, status, reason=""):
+    """Record a status change and push it; only writes when something changed."""
+    fields = {"status": status, "status_reason": reason}
+    if status == Host.Status.ONLINE:
+        fields["last_seen"] = timezone.now()
+    changed = any(getattr(host, k) != v for k, v in fields.items() if k != "last_seen")
+    for key, value in fields.items():
+        setattr(host, key, value)
+    Host.objects.filter(pk=host.pk).update(**fields)
+    if changed or status == Host.Status.ONLINE:
+        events.host_status(host)
+
+
+def _status_for(error):
+    if error.code == VirtError.HOST_KEY_CHANGED:
+        return Host.Status.HOST_KEY_CHANGED
+    return Host.Status.OFFLINE if error.retryable else Host.Status.ERROR
+
+
+def scan_key(host):
+    """Ask the host's sshd for its key. Returns True when it matches the pinned one."""
+    offered = ssh.scan_host_key(host.address, host.target().port,
+                                timeout=min(settings.KVMWEB_CONNECT_TIMEOUT, 10))
+    fp = ssh.fingerprint(offered)
+    Host.objects.filter(pk=host.pk).update(offered_host_key=offered, offered_fingerprint=fp)
+    host.offered_host_key, host.offered_fingerprint = offered, fp
+    if not host.host_key:
+        set_status(host, Host.Status.KEY_OFFERED,
+                   f"the host offers SSH key {fp}: compare it with `ssh-keygen -lf "
+                   "/etc/ssh/ssh_host_ed25519_key.pub` on the host, then pin it")
+        return False
+    if offered.split()[:2] != host.host_key.split()[:2]:
+        set_status(host, Host.Status.HOST_KEY_CHANGED,
+                   f"the host now offers SSH key {fp}, not the pinned {host.host_key_fingerprint}; "
+                   "nothing connects until an admin re-pins the key")
+        return False
+    return True
+
+
+def check(host):
+    """Prove the host answers over a fresh connection; record versions and status.
+
+    Raises VirtError after recording the status when it does not."""
+    configure_virt()
+    try:
+        if not host.is_local and not scan_key(host):
+            raise VirtError(host.status_reason, VirtError.HOST_KEY_CHANGED
+                            if host.status == Host.Status.HOST_KEY_CHANGED
+                            else VirtError.HOST_KEY_UNKNOWN, retryable=False)
+        conn = connection.open_connection(host.target(), keepalive=None)
+        try:
+            facts = inventory.host_facts(conn)
+        finally:
+            conn.close()
+    except VirtError as exc:
+        if exc.code not in (VirtError.HOST_KEY_CHANGED, VirtError.HOST_KEY_UNKNOWN):
+            set_status(host, _status_for(exc), str(exc))
+        elif exc.code == VirtError.HOST_KEY_CHANGED and host.status != Host.Status.HOST_KEY_CHANGED:
+            set_status(host, Host.Status.HOST_KEY_CHANGED, str(exc))
+        connection.drop(host.target())
+        remote.forget(host.target())
+        raise
+    Host.objects.filter(pk=host.pk).update(**facts)
+    for key, value in facts.items():
+        setattr(host, key, value)
+    set_status(host, Host.Status.ONLINE)
+    return facts
+
+
+def _aware(epoch):
+    return datetime.fromtimestamp(epoch, tz=dt_timezone.utc) if epoch else None
+
+
+@transaction.atomic
+def store_inventory(host, data, interfaces):
+    """Replace the host's read model with what the host said, in one transaction."""
+    seen_networks = []
+    for rec in data["networks"]:
+        net, _ = Network.objects.update_or_create(
+            host=host, name=rec["name"],
+            defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
+                                          "bridge", "kind", "subnets", "dhcp")},
+        )
+        seen_networks.append(net.pk)
+        net.leases.all().delete()
+        Lease.objects.bulk_create(
+            Lease(network=net, mac=lease["mac"], ip=lease["ip"], prefix=lease["prefix"],
+                  family=lease["family"], hostname=lease["hostname"],
+                  client_id=lease["client_id"], expiry=_aware(lease["expiry"]))
+            for lease in rec["leases"] if lease["ip"]
+        )
+    host.networks.exclude(pk__in=seen_networks).delete()
+
+    seen_domains = []
+    for rec in data["domains"]:
+        dom, _ = Domain.objects.update_or_create(
+            host=host, uuid=rec["uuid"],
+            defaults={k: rec[k] for k in ("name", "state", "vcpus", "memory_kib", "persistent",
+                                          "autostart", "xml")},
+        )
+        seen_domains.append(dom.pk)
+        dom.nics.all().delete()
+        DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    host.domains.exclude(pk__in=seen_domains).delete()
+
+    if interfaces is not None:
+        names = []
+        for rec in interfaces:
+            names.append(rec["name"])
+            HostInterface.objects.update_or_create(
+                host=host, name=rec["name"],
+                defaults={k: rec[k] for k in ("index", "kind", "state", "up", "carrier", "mac",
+                                              "mtu", "master", "parent", "addresses", "stats")},
+            )
+        host.interfaces.exclude(name__in=names).delete()
+    Host.objects.filter(pk=host.pk).update(last_sync=timezone.now())
+
+
+def sync(host, op=None):
+    """Pull networks, leases, domains with NICs and counters, and host interfaces."""
+    def say(message, progress):
+        if op is not None:
+            ops.report(op, message, progress=progress)
+
+    say("connecting", 10)
+    check(host)
+    target = host.target()
+    say(f"connected: libvirt {host.libvirt_version}, reading networks and domains", 30)
+    try:
+        data = inventory.collect(connection.get_connection(target))
+    except VirtError:
+        connection.drop(target)
+        raise
+    say(f"read {len(data['networks'])} networks and {len(data['domains'])} domains; "
+        "reading host interfaces (netlink)", 60)
+    try:
+        interfaces = remote.run(target, list_interfaces)
+    except VirtError as exc:
+        # The libvirt side is still worth storing; say what is missing and why.
+        say(f"could not read host interfaces: {exc}", 70)
+        interfaces = None
+    store_inventory(host, data, interfaces)
+    say(f"stored; {len(interfaces or [])} host interfaces", 90)
+    events.host_inventory(host)
+    return data
+
+
+@ops.handler("host.scan_key")
+def scan_key_operation(op):
+    host = op.host
+    configure_virt()
+    try:
+        matches = scan_key(host)
+    except VirtError as exc:
+        set_status(host, _status_for(exc), str(exc))
+        raise
+    if host.status == Host.Status.HOST_KEY_CHANGED:
+        raise VirtError(host.status_reason, VirtError.HOST_KEY_CHANGED)
+    ops.report(op, f"host offers SSH key {host.offered_fingerprint}"
+               + (" (matches the pinned key)" if matches else "; waiting for an admin to pin it"),
+               progress=100)
+
+
+@ops.handler("host.sync")
+def sync_operation(op):
+    sync(op.host, op)
+
+
+def pin_key(host, user, fingerprint):
+    """An admin confirms the offered key (by its fingerprint); then connect and sync."""
+    if not host.offered_host_key:
+        raise ValueError("the host has not offered a key yet; scan it first")
+    if fingerprint != host.offered_fingerprint:
+        raise ValueError("the fingerprint does not match the key the host offered; scan again")
+    host.host_key = host.offered_host_key
+    host.host_key_fingerprint = host.offered_fingerprint
+    host.status = Host.Status.CONNECTING
+    host.status_reason = f"key {host.host_key_fingerprint} pinned by {user}"
+    host.save(update_fields=["host_key", "host_key_fingerprint", "status", "status_reason"])
+    transaction.on_commit(lambda: events.host_status(host))
+    return ops.start(user, host, "host.sync", target="inventory")
+
+
+def add_host(user, host):
+    """Save a new host and start what comes next: scan its key, or sync the local host."""
+    host.save()
+    if host.is_local:
+        host.status = Host.Status.CONNECTING
+        host.save(update_fields=["status"])
+        return ops.start(user, host, "host.sync", target="inventory")
+    return start_scan(user, host)
+
+
+def request_sync(user, host):
+    if host.needs_pin:
+        raise ValueError("pin the host's SSH key before syncing it")
+    return ops.start(user, host, "host.sync", target="inventory")
+
+
+def busy(host):
+    """True when an operation for this host is queued or running."""
+    return host.operations.exclude(status__in=Operation.FINISHED).exists()
+
+
+def start_scan(user, host):
+    return ops.start(user, host, "host.scan_key", target="ssh-key")

@@ -1,0 +1,54 @@
+"""Periodic host checks and syncs (Celery beat). Not operations: they change nothing on hosts."""
+
+import logging
+
+from celery import shared_task
+
+from kvmweb.virt.errors import VirtError
+
+from . import services
+from .models import Host
+
+log = logging.getLogger(__name__)
+
+
+
+def _checkable():
+    hosts = Host.objects.exclude(status__in=[Host.Status.HOST_KEY_CHANGED, Host.Status.NEW,
+                                             Host.Status.KEY_OFFERED])
+    return [h for h in hosts if not h.needs_pin]
+
+
+@shared_task
+def check_host(pk):
+    host = Host.objects.filter(pk=pk).first()
+    if host is None:
+        return
+    try:
+        services.check(host)
+    except VirtError as exc:
+        log.info("host %s: %s", host, exc)
+
+
+@shared_task
+def sync_host(pk):
+    host = Host.objects.filter(pk=pk).first()
+    if host is None or host.needs_pin or host.status == Host.Status.HOST_KEY_CHANGED:
+        return
+    try:
+        services.sync(host)
+    except VirtError as exc:
+        log.info("host %s: %s", host, exc)
+
+
+@shared_task
+def check_all_hosts():
+    # One task per host, so a dead host's timeout delays nobody else.
+    for host in _checkable():
+        check_host.delay(host.pk)
+
+
+@shared_task
+def sync_all_hosts():
+    for host in _checkable():
+        sync_host.delay(host.pk)

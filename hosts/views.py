@@ -1,0 +1,108 @@
+"""Host pages. They read the database only; anything that talks to a host is an Operation."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from networks.models import Lease
+
+from . import services
+from .access import can_manage_hosts, visible_hosts
+from .api.views import annotated
+from .forms import HostForm, PinKeyForm
+
+
+def host_list(request):
+    hosts = annotated(visible_hosts(request.user))
+    return render(request, "hosts/list.html", {
+        "hosts": hosts, "can_manage": can_manage_hosts(request.user),
+    })
+
+
+def _require_manager(request):
+    if not can_manage_hosts(request.user):
+        raise PermissionDenied("only administrators add, pin or remove hosts")
+
+
+def host_add(request):
+    _require_manager(request)
+    form = HostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            host = form.save(commit=False)
+            services.add_host(request.user, host)
+        return redirect(host)
+    return render(request, "hosts/add.html", {"form": form, "public_key": services.public_key()})
+
+
+def host_detail(request, pk):
+    host = get_object_or_404(annotated(visible_hosts(request.user)), pk=pk)
+    domains = host.domains.prefetch_related("nics")
+    leases = {}
+    for lease in Lease.objects.filter(network__host=host).select_related("network"):
+        leases.setdefault(lease.mac, []).append(lease)
+    rows = [(dom, [(nic, leases.get(nic.mac, [])) for nic in dom.nics.all()]) for dom in domains]
+    interfaces = list(host.interfaces.all())
+    ports = {}
+    for iface in interfaces:
+        if iface.master:
+            ports.setdefault(iface.master, []).append(iface)
+    owners = {nic.target: dom.name for dom in domains for nic in dom.nics.all() if nic.target}
+    return render(request, "hosts/detail.html", {
+        "host": host,
+        "networks": host.networks.all(),
+        "domain_rows": rows,
+        "interfaces": [i for i in interfaces if not i.master],
+        "ports": ports,
+        "owners": owners,
+        "operations": host.operations.select_related("user")[:20],
+        "can_manage": can_manage_hosts(request.user),
+        "pin_form": PinKeyForm(initial={"fingerprint": host.offered_fingerprint}),
+    })
+
+
+@require_POST
+def host_sync(request, pk):
+    host = get_object_or_404(visible_hosts(request.user), pk=pk)
+    try:
+        with transaction.atomic():
+            services.request_sync(request.user, host)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect(host)
+
+
+@require_POST
+def host_scan_key(request, pk):
+    _require_manager(request)
+    host = get_object_or_404(visible_hosts(request.user), pk=pk)
+    with transaction.atomic():
+        services.start_scan(request.user, host)
+    return redirect(host)
+
+
+@require_POST
+def host_pin_key(request, pk):
+    _require_manager(request)
+    host = get_object_or_404(visible_hosts(request.user), pk=pk)
+    form = PinKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                services.pin_key(host, request.user, form.cleaned_data["fingerprint"])
+            messages.success(request, f"Pinned {host.offered_fingerprint}; connecting.")
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    return redirect(host)
+
+
+@require_POST
+def host_delete(request, pk):
+    _require_manager(request)
+    host = get_object_or_404(visible_hosts(request.user), pk=pk)
+    name = host.name
+    host.delete()
+    messages.success(request, f"Removed {name} from kvmweb. Nothing was changed on the host.")
+    return redirect("hosts:list")

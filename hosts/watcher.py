@@ -1,0 +1,153 @@
+"""The watcher: keeps a libvirt event connection to every usable host, marks hosts offline
+within seconds when keepalives stop, and turns host events into syncs and pushed updates.
+
+Several watchers can run: each host is claimed by one of them with a Redis key that expires
+unless renewed, so a dead watcher's hosts are taken over by the others.
+"""
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections
+
+from kvmweb.virt.errors import VirtError
+from kvmweb.virt.watch import HostWatch
+
+from . import services, tasks
+from .models import Host
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 15
+
+
+class Watcher:
+    def __init__(self, tick=1.0):
+        self.id = f"{socket.gethostname()}:{os.getpid()}"
+        self.tick = tick
+        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.events = queue.Queue()
+        self.watches = {}  # host pk -> HostWatch
+        self.pending = set()  # host pks being connected
+        self.retry_at = {}  # host pk -> monotonic time of next connect attempt
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connect")
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def claim(self, pk):
+        key = f"kvmweb:watch:host{pk}"
+        if self.redis.set(key, self.id, nx=True, ex=CLAIM_SECONDS):
+            return True
+        if self.redis.get(key) == self.id.encode():
+            self.redis.expire(key, CLAIM_SECONDS)
+            return True
+        return False
+
+    def release(self, pk):
+        key = f"kvmweb:watch:host{pk}"
+        if self.redis.get(key) == self.id.encode():
+            self.redis.delete(key)
+
+    def watchable(self):
+        hosts = Host.objects.exclude(status__in=[Host.Status.NEW, Host.Status.KEY_OFFERED,
+                                                 Host.Status.HOST_KEY_CHANGED])
+        return {h.pk: h for h in hosts if not h.needs_pin}
+
+    def run_once(self):
+        close_old_connections()
+        hosts = self.watchable()
+        # Stop watching hosts that were removed, re-pinned or handed to another watcher.
+        for pk in list(self.watches):
+            host = hosts.get(pk)
+            if host is None or self.watches[pk].target != host.target() or not self.claim(pk):
+                self.forget(pk)
+        now = time.monotonic()
+        for pk, host in hosts.items():
+            if pk in self.watches or pk in self.pending or self.retry_at.get(pk, 0) > now:
+                continue
+            if not self.claim(pk):
+                continue
+            self.pending.add(pk)
+            self.pool.submit(self.connect, host)
+        self.drain()
+
+    def connect(self, host):
+        """On a pool thread: open the event connection; a dead host never blocks the others."""
+        try:
+            services.configure_virt()
+            watch = HostWatch(host.pk, host.target(), self.on_event,
+                              keepalive=(settings.KVMWEB_KEEPALIVE_INTERVAL,
+                                         settings.KVMWEB_KEEPALIVE_COUNT))
+            watch.start()
+        except VirtError as exc:
+            self.events.put((host.pk, "failed", "", str(exc), exc))
+        else:
+            self.events.put((host.pk, "connected", "", "", watch))
+        finally:
+            close_old_connections()
+
+    def on_event(self, pk, kind, name, detail):
+        self.events.put((pk, kind, name, detail, None))
+
+    def forget(self, pk):
+        watch = self.watches.pop(pk, None)
+        if watch is not None:
+            watch.stop()
+
+    def drain(self):
+        synced = set()
+        while True:
+            try:
+                pk, kind, name, detail, extra = self.events.get_nowait()
+            except queue.Empty:
+                break
+            host = Host.objects.filter(pk=pk).first()
+            if host is None:
+                continue
+            if kind == "connected":
+                self.pending.discard(pk)
+                self.watches[pk] = extra
+                self.retry_at.pop(pk, None)
+                if host.status != Host.Status.ONLINE:
+                    services.set_status(host, Host.Status.ONLINE)
+                synced.add(pk)
+            elif kind == "failed":
+                self.pending.discard(pk)
+                self.retry_at[pk] = time.monotonic() + 5
+                error = extra
+                status = (Host.Status.HOST_KEY_CHANGED if error.code == VirtError.HOST_KEY_CHANGED
+                          else Host.Status.OFFLINE if error.retryable else Host.Status.ERROR)
+                if host.status != status or host.status_reason != detail:
+                    services.set_status(host, status, detail)
+            elif kind == "lost":
+                self.forget(pk)
+                self.retry_at[pk] = time.monotonic() + 2
+                services.set_status(host, Host.Status.OFFLINE, f"lost connection: {detail}")
+            else:
+                log.info("host %s: %s %s %s", host, kind, name, detail)
+                synced.add(pk)
+        for pk in synced:
+            # One sync per host per burst of events, on a worker.
+            if self.redis.set(f"kvmweb:watch:sync{pk}", "1", nx=True, px=1000):
+                tasks.sync_host.delay(pk)
+
+    def run(self):
+        log.info("watcher %s started", self.id)
+        try:
+            while not self.stopping:
+                started = time.monotonic()
+                try:
+                    self.run_once()
+                except Exception:  # noqa: BLE001 - keep watching the other hosts
+                    log.exception("watcher loop failed")
+                time.sleep(max(0.1, self.tick - (time.monotonic() - started)))
+        finally:
+            for pk in list(self.watches):
+                self.forget(pk)
+                self.release(pk)

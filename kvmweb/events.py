@@ -1,0 +1,91 @@
+"""The one module that sends live events to browsers (through the Channels layer).
+
+Groups: ``hosts`` (every host's status, for the list page), ``host.<pk>`` (one host's inventory
+and operations), ``operation.<pk>`` (one operation's progress and log).
+"""
+
+import logging
+import re
+from typing import TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+_GROUP = re.compile(r"[A-Za-z0-9._-]{1,99}")
+
+
+class HostStatusEvent(TypedDict):
+    type: str  # "host.status"
+    host: int
+    status: str
+    status_display: str
+    reason: str
+    last_seen: str
+
+
+class HostInventoryEvent(TypedDict):
+    type: str  # "host.inventory"
+    host: int
+    networks: int
+    domains: int
+    running: int
+
+
+class OperationEvent(TypedDict):
+    type: str  # "operation.update"
+    operation: int
+    host: int | None
+    action: str
+    target: str
+    status: str
+    status_display: str
+    progress: int
+    log: str
+    error: str
+
+
+def group_name(kind, pk=None):
+    name = kind if pk is None else f"{kind}.{pk}"
+    if not _GROUP.fullmatch(name):
+        raise ValueError(f"bad group name {name!r}")
+    return name
+
+
+def send(groups, event):
+    """Send one event to groups; never fails the caller (a browser missing one update is fine)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, dict(event))
+        except Exception:  # noqa: BLE001 - Redis down must not fail a host change
+            log.warning("could not push %s to %s", event.get("type"), group, exc_info=True)
+
+
+def host_status(host):
+    event = HostStatusEvent(
+        type="host.status", host=host.pk, status=host.status,
+        status_display=host.get_status_display(), reason=host.status_reason,
+        last_seen=host.last_seen.isoformat() if host.last_seen else "",
+    )
+    send([group_name("hosts"), group_name("host", host.pk)], event)
+
+
+def host_inventory(host):
+    counts = host.counts()
+    event = HostInventoryEvent(type="host.inventory", host=host.pk, **counts)
+    send([group_name("hosts"), group_name("host", host.pk)], event)
+
+
+def operation_update(op):
+    event = OperationEvent(
+        type="operation.update", operation=op.pk, host=op.host_id, action=op.action,
+        target=op.target, status=op.status, status_display=op.get_status_display(),
+        progress=op.progress, log=op.log[-20000:], error=op.error,
+    )
+    groups = [group_name("operation", op.pk)]
+    if op.host_id:
+        groups.append(group_name("host", op.host_id))
+    send(groups, event)

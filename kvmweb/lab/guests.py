@@ -1,0 +1,294 @@
+"""Guests for the lab: a tiny Linux (busybox initramfs) and a diskless PXE guest.
+
+``build_tiny_linux`` takes the kernel and virtio modules from Debian's
+``linux-image-cloud-amd64`` package (downloaded with ``apt-get download`` into
+a cache dir) and busybox from ``busybox-static``; the result is cached.
+
+The guest's ``/init`` loads the virtio modules, runs ``udhcpc`` on eth0, prints
+``KVMWEB-IP <addr>`` on ttyS0 and then loops forever pinging every target of
+the kernel parameter ``kvmweb.ping=A,B`` printing ``KVMWEB-PING <t> ok|fail``.
+If every target fails twice in a row it asks DHCP again (and prints
+``KVMWEB-IP`` again), so pings follow a NIC that moved to another network.
+"""
+from __future__ import annotations
+
+import fcntl
+import gzip
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from lxml import etree
+
+from ._sys import LabError, run
+
+KERNEL_META = "linux-image-cloud-amd64"
+BUSYBOX_PKG = "busybox-static"
+MODULES = ("virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
+           "virtio_pci", "failover", "net_failover", "virtio_net")
+
+INIT_SCRIPT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /etc/udhcpc
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+echo "KVMWEB-BOOT $(uname -r)"
+left="$(cat /lib/kvmweb/modules.order)"
+n=0
+while [ -n "$left" ] && [ $n -lt 50 ]; do
+  next=""
+  for m in $left; do
+    grep -q "^$m " /proc/modules && continue
+    insmod "/lib/kvmweb/$m.ko" 2>/dev/null || grep -q "^$m " /proc/modules || next="$next $m"
+  done
+  left="$next"
+  n=$((n+1))
+  [ -n "$left" ] && sleep 0.2
+done
+[ -n "$left" ] && echo "KVMWEB-MODULES-FAILED$left"
+ip link set lo up
+i=0
+while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+for dev in /sys/class/net/eth*; do ip link set "${dev##*/}" up; done
+targets=""
+for w in $(cat /proc/cmdline); do
+  case "$w" in kvmweb.ping=*) targets="$(echo "${w#kvmweb.ping=}" | tr ',' ' ')";; esac
+done
+dhcp() {
+  rm -f /tmp/ip.eth0
+  udhcpc -i eth0 -s /etc/udhcpc/default.script -q -n -t 5 -T 2 -A 1 >/dev/null 2>&1
+  if [ -s /tmp/ip.eth0 ]; then echo "KVMWEB-IP $(cat /tmp/ip.eth0)"; else echo "KVMWEB-IP none"; fi
+}
+dhcp
+fails=0
+while :; do
+  okany=0
+  for t in $targets; do
+    if ping -c 1 -W 2 "$t" >/dev/null 2>&1; then echo "KVMWEB-PING $t ok"; okany=1
+    else echo "KVMWEB-PING $t fail"; fi
+  done
+  if [ ! -s /tmp/ip.eth0 ] || { [ -n "$targets" ] && [ $okany = 0 ]; }; then fails=$((fails+1)); else fails=0; fi
+  if [ $fails -ge 2 ]; then dhcp; fails=0; fi
+  sleep 3
+done
+"""
+
+DHCP_SCRIPT = r"""#!/bin/sh
+case "$1" in
+  deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    if [ -n "$router" ]; then
+      ip route del default 2>/dev/null
+      for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    fi
+    echo "$ip" > "/tmp/ip.$interface"
+    ;;
+esac
+exit 0
+"""
+
+
+def _apt_download(pkg: str, dest: Path) -> Path:
+    """apt-get download a package into dest (cached); return the .deb path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    existing = sorted(dest.glob(f"{pkg}_*.deb"))
+    if existing:
+        return existing[-1]
+    os.chmod(dest, 0o755)  # let apt's _apt user write, avoids the sandbox warning
+    run(["apt-get", "download", pkg], cwd=dest, timeout=600)
+    found = sorted(dest.glob(f"{pkg}_*.deb"))
+    if not found:
+        raise LabError(f"apt-get download {pkg} produced no .deb in {dest}")
+    return found[-1]
+
+
+def _kernel_package() -> str:
+    """The versioned linux-image package the cloud meta package depends on."""
+    proc = run(["apt-cache", "depends", KERNEL_META], timeout=60)
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s*Depends:\s*(linux-image-\S+)", line)
+        if m:
+            return m.group(1)
+    raise LabError(f"cannot resolve the kernel package behind {KERNEL_META}")
+
+
+def _extract(deb: Path, dest: Path) -> Path:
+    if not (dest / ".extracted").exists():
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        run(["dpkg-deb", "-x", deb, dest], timeout=300)
+        (dest / ".extracted").touch()
+    return dest
+
+
+def _find_module(moddir: Path, name: str) -> Path | None:
+    for ext in (".ko", ".ko.xz", ".ko.zst", ".ko.gz"):
+        hits = sorted(moddir.rglob(name + ext))
+        if hits:
+            return hits[0]
+    return None
+
+
+def build_tiny_linux(cache_dir: str | os.PathLike) -> tuple[str, str]:
+    """Return (kernel_path, initrd_path) of the tiny Linux guest, building it once."""
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".tiny-linux.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        kpkg = _kernel_package()
+        out = cache / f"tiny-linux-{kpkg}"
+        kernel, initrd = out / "vmlinuz", out / "initrd.gz"
+        if kernel.exists() and initrd.exists():
+            return str(kernel), str(initrd)
+        debs = cache / "debs"
+        kroot = _extract(_apt_download(kpkg, debs), cache / "extract" / kpkg)
+        broot = _extract(_apt_download(BUSYBOX_PKG, debs), cache / "extract" / BUSYBOX_PKG)
+        vmlinuz = sorted((kroot / "boot").glob("vmlinuz-*"))
+        if not vmlinuz:
+            raise LabError(f"no vmlinuz in {kpkg}")
+        moddirs = sorted((kroot / "lib" / "modules").iterdir())
+        if not moddirs:
+            raise LabError(f"no modules in {kpkg}")
+        builtin = set()
+        bfile = moddirs[0] / "modules.builtin"
+        if bfile.exists():
+            builtin = {Path(x).name.split(".")[0] for x in bfile.read_text().split()}
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            root = Path(tmp) / "root"
+            for d in ("bin", "sbin", "proc", "sys", "dev", "tmp", "etc/udhcpc", "lib/kvmweb"):
+                (root / d).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(broot / "bin" / "busybox", root / "bin" / "busybox")
+            (root / "bin" / "sh").symlink_to("busybox")
+            order = []
+            for name in MODULES:
+                src = _find_module(moddirs[0], name)
+                if src is None:
+                    if name.replace("-", "_") in builtin:
+                        continue
+                    raise LabError(f"module {name} not found in {kpkg}")
+                data = src.read_bytes()
+                if src.name.endswith(".xz"):
+                    data = lzma.decompress(data)
+                elif src.name.endswith(".gz"):
+                    data = gzip.decompress(data)
+                elif src.name.endswith(".zst"):
+                    raise LabError(f"zstd-compressed module {src} not supported")
+                (root / "lib" / "kvmweb" / f"{name}.ko").write_bytes(data)
+                order.append(name)
+            (root / "lib" / "kvmweb" / "modules.order").write_text(" ".join(order) + "\n")
+            for rel, text in (("init", INIT_SCRIPT), ("etc/udhcpc/default.script", DHCP_SCRIPT)):
+                (root / rel).write_text(text)
+                os.chmod(root / rel, 0o755)
+            files = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+            cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"],
+                                  cwd=root, input="\n".join(files).encode() + b"\n",
+                                  capture_output=True, check=False, timeout=120)
+            if cpio.returncode != 0:
+                raise LabError(f"cpio failed: {cpio.stderr.decode(errors='replace')}")
+            out.mkdir(parents=True, exist_ok=True)
+            tmp_initrd = out / "initrd.gz.tmp"
+            with gzip.open(tmp_initrd, "wb", compresslevel=6) as fh:
+                fh.write(cpio.stdout)
+            shutil.copy2(vmlinuz[0], out / "vmlinuz.tmp")
+            os.replace(out / "vmlinuz.tmp", kernel)
+            os.replace(tmp_initrd, initrd)
+        return str(kernel), str(initrd)
+
+
+# --------------------------------------------------------------------------- XML
+
+def _sub(parent, tag, text=None, **attrs):
+    el = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items() if v is not None})
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def _domain_base(name: str, memory_mib: int, domain_type: str):
+    dom = etree.Element("domain", type=domain_type)
+    _sub(dom, "name", name)
+    _sub(dom, "memory", int(memory_mib), unit="MiB")
+    _sub(dom, "vcpu", 1)
+    return dom
+
+
+def _serial(devices, console_log):
+    if console_log:
+        serial = _sub(devices, "serial", type="file")
+        _sub(serial, "source", path=str(console_log))
+    else:
+        serial = _sub(devices, "serial", type="pty")
+    _sub(serial, "target", port=0)
+
+
+def _finish(dom) -> str:
+    _sub(dom, "on_poweroff", "destroy")
+    _sub(dom, "on_reboot", "restart")
+    _sub(dom, "on_crash", "destroy")
+    return etree.tostring(dom, pretty_print=True, encoding="unicode")
+
+
+def _interface(devices, nic: dict):
+    kind = nic.get("type", "network")
+    iface = _sub(devices, "interface", type=kind)
+    if nic.get("mac"):
+        _sub(iface, "mac", address=nic["mac"])
+    if kind == "network":
+        _sub(iface, "source", network=nic["source"])
+    elif kind == "bridge":
+        _sub(iface, "source", bridge=nic["source"])
+    elif kind == "direct":
+        _sub(iface, "source", dev=nic["source"], mode=nic.get("mode", "bridge"))
+    else:
+        raise ValueError(f"unsupported NIC type {kind!r}")
+    _sub(iface, "model", type=nic.get("model", "virtio"))
+    return iface
+
+
+def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
+                          ping=(), memory_mib: int = 128, domain_type: str = "qemu",
+                          console_log: str | None = None) -> str:
+    """Domain XML booting the tiny Linux directly from kernel+initrd."""
+    for target in ping:
+        if not re.fullmatch(r"[0-9A-Za-z.:-]+", str(target)):
+            raise ValueError(f"bad ping target {target!r}")
+    dom = _domain_base(name, memory_mib, domain_type)
+    os_el = _sub(dom, "os")
+    _sub(os_el, "type", "hvm", arch="x86_64")
+    _sub(os_el, "kernel", kernel)
+    _sub(os_el, "initrd", initrd)
+    cmdline = "console=ttyS0 panic=-1 loglevel=4"
+    if ping:
+        cmdline += " kvmweb.ping=" + ",".join(str(t) for t in ping)
+    _sub(os_el, "cmdline", cmdline)
+    _sub(_sub(dom, "features"), "acpi")
+    devices = _sub(dom, "devices")
+    for nic in nics:
+        _interface(devices, nic)
+    _serial(devices, console_log)
+    return _finish(dom)
+
+
+def pxe_domain_xml(name: str, network: str, mac: str, memory_mib: int = 64,
+                   console_log: str | None = None, domain_type: str = "qemu") -> str:
+    """Domain XML of a diskless guest that network-boots (iPXE gets a DHCP lease)."""
+    dom = _domain_base(name, memory_mib, domain_type)
+    os_el = _sub(dom, "os")
+    _sub(os_el, "type", "hvm", arch="x86_64")
+    _sub(os_el, "boot", dev="network")
+    _sub(_sub(dom, "features"), "acpi")
+    devices = _sub(dom, "devices")
+    _interface(devices, {"type": "network", "source": network, "mac": mac})
+    _serial(devices, console_log)
+    return _finish(dom)

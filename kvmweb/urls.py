@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from hosts.api.views import HostViewSet
+from operations.api.views import OperationViewSet
+
+router = DefaultRouter()
+router.register("hosts", HostViewSet, basename="host")
+router.register("operations", OperationViewSet, basename="operation")
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("hosts/", include("hosts.urls")),
+    path("operations/", include("operations.urls")),
+    path("api/", include((router.urls, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,123 @@
+"""libvirt connections: one pool per process, opened over our pinned SSH setup.
+
+Only this package imports libvirt. Connections are opened lazily (after Celery forks its pool),
+kept alive with libvirt keepalives, and reopened when they die.
+"""
+
+import threading
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import libvirt
+
+from .errors import VirtError, classify
+from .ssh import SSHSetup
+
+_lock = threading.Lock()
+_pool = {}
+_loop_started = False
+_setup = None
+
+
+def configure(state_dir, key_path, connect_timeout=10):
+    """Called once per process with paths from settings."""
+    global _setup
+    _setup = SSHSetup(state_dir, key_path, connect_timeout).ensure()
+    return _setup
+
+
+def ssh_setup():
+    if _setup is None:
+        raise RuntimeError("kvmweb.virt.connection.configure() was not called")
+    return _setup
+
+
+def _silence_libvirt_stderr(_ctx, _err):
+    # libvirt prints every error to stderr by default; we raise them instead.
+    pass
+
+
+def ensure_event_loop():
+    """libvirt keepalives and events need an event loop running in this process."""
+    global _loop_started
+    with _lock:
+        if _loop_started:
+            return
+        libvirt.registerErrorHandler(_silence_libvirt_stderr, None)
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run():
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _loop_started = True
+
+
+def connect_uri(target):
+    """The URI libvirt is given: the user's URI plus our ssh wrapper and key."""
+    if target.is_local:
+        return target.uri
+    setup = ssh_setup()
+    parts = urlsplit(target.uri)
+    query = dict(parse_qsl(parts.query))
+    query.update({
+        "command": str(setup.wrapper),
+        "keyfile": target.key_path or str(setup.key_path),
+        "no_tty": "1",
+    })
+    query.pop("no_verify", None)  # host keys are always verified
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def open_connection(target, keepalive=(5, 3)):
+    """A new connection (not pooled): used to prove a host answers, and by the watcher."""
+    ensure_event_loop()
+    if not target.is_local:
+        ssh_setup().pin(target)
+    try:
+        conn = libvirt.open(connect_uri(target))
+    except libvirt.libvirtError as exc:
+        raise classify(str(exc)) from exc
+    if keepalive:
+        try:
+            conn.setKeepAlive(*keepalive)
+        except libvirt.libvirtError:
+            pass  # local connections have no keepalive
+    return conn
+
+
+def get_connection(target):
+    """The pooled connection for this target, reopened if it died."""
+    key = (target.uri, target.host_key, target.key_path)
+    with _lock:
+        conn = _pool.get(key)
+    if conn is not None:
+        try:
+            if conn.isAlive():
+                return conn
+        except libvirt.libvirtError:
+            pass
+        drop(target)
+    conn = open_connection(target)
+    with _lock:
+        _pool[key] = conn
+    return conn
+
+
+def drop(target):
+    """Forget (and close) the pooled connection for a target, e.g. after its key was re-pinned."""
+    with _lock:
+        for key in [k for k in _pool if k[0] == target.uri]:
+            conn = _pool.pop(key)
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+
+
+def call(func, *args, **kwargs):
+    """Run one libvirt call, turning libvirtError into VirtError."""
+    try:
+        return func(*args, **kwargs)
+    except libvirt.libvirtError as exc:
+        raise classify(str(exc)) from exc

@@ -1,0 +1,76 @@
+"""Run functions of kvmweb.virt.hostnet on a host through mitogen over our pinned SSH."""
+
+import threading
+
+import mitogen.core
+import mitogen.master
+import mitogen.utils
+
+from .connection import ssh_setup
+from .errors import VirtError, classify
+
+_lock = threading.Lock()
+_router = None
+_contexts = {}
+
+
+def _get_router():
+    global _router
+    with _lock:
+        if _router is None:
+            broker = mitogen.master.Broker()
+            _router = mitogen.master.Router(broker)
+        return _router
+
+
+def _context(target):
+    key = (target.uri, target.host_key, target.key_path)
+    with _lock:
+        ctx = _contexts.get(key)
+    if ctx is not None:
+        return ctx
+    router = _get_router()
+    try:
+        if target.is_local:
+            ctx = router.local(python_path=["python3"])
+        else:
+            setup = ssh_setup()
+            setup.pin(target)
+            ctx = router.ssh(
+                hostname=target.address,
+                port=target.port,
+                username=target.user,
+                identity_file=target.key_path or str(setup.key_path),
+                ssh_path=str(setup.wrapper),
+                check_host_keys="enforce",
+                python_path=["python3"],
+                connect_timeout=setup.connect_timeout,
+            )
+    except mitogen.core.StreamError as exc:
+        raise classify(str(exc)) from exc
+    with _lock:
+        _contexts[key] = ctx
+    return ctx
+
+
+def run(target, func, *args, **kwargs):
+    """Call ``func`` (a function of an importable module) on the host and return its result."""
+    ctx = _context(target)
+    try:
+        return ctx.call(func, *args, **kwargs)
+    except mitogen.core.ChannelError as exc:
+        forget(target)
+        raise VirtError(f"the SSH connection to {target.address} was lost: {exc}",
+                        VirtError.REMOTE) from exc
+    except mitogen.core.CallError as exc:
+        raise VirtError(f"on the host: {exc}", VirtError.REMOTE, retryable=False) from exc
+
+
+def forget(target):
+    with _lock:
+        for key in [k for k in _contexts if k[0] == target.uri]:
+            ctx = _contexts.pop(key)
+            try:
+                ctx.shutdown()
+            except Exception:  # noqa: BLE001 - the context may already be gone
+                pass

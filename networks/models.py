@@ -1,0 +1,45 @@
+from django.db import models
+
+
+class Network(models.Model):
+    """A libvirt virtual network on one host, as last read from it (virsh net-dumpxml)."""
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="networks")
+    name = models.CharField(max_length=64)
+    uuid = models.CharField(max_length=36)
+    xml = models.TextField()
+    active = models.BooleanField(default=False)
+    autostart = models.BooleanField(default=False)
+    persistent = models.BooleanField(default=True)
+    # Projections of the XML for list pages and filters, refreshed on every sync.
+    kind = models.CharField(max_length=32, blank=True)
+    bridge = models.CharField(max_length=16, blank=True)
+    subnets = models.JSONField(default=list, blank=True)
+    dhcp = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["host", "name"], name="uniq_host_network")]
+
+    def __str__(self):
+        return f"{self.name} on {self.host}"
+
+
+class Lease(models.Model):
+    """A DHCP lease handed out by a network's dnsmasq (virsh net-dhcp-leases)."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="leases")
+    mac = models.CharField(max_length=17)
+    ip = models.GenericIPAddressField()
+    prefix = models.PositiveSmallIntegerField(null=True, blank=True)
+    family = models.CharField(max_length=4, default="ipv4")
+    hostname = models.CharField(max_length=255, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    expiry = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["network", "ip"]
+        indexes = [models.Index(fields=["mac"])]
+
+    def __str__(self):
+        return f"{self.mac} {self.ip}"

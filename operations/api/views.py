@@ -1,0 +1,19 @@
+from rest_framework import viewsets
+
+from hosts.access import visible_hosts
+
+from ..models import Operation
+from .serializers import OperationSerializer
+
+
+class OperationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Operations: every change kvmweb makes on a host, with progress and log."""
+
+    serializer_class = OperationSerializer
+
+    def get_queryset(self):
+        qs = Operation.objects.filter(host__in=visible_hosts(self.request.user))
+        host = self.request.query_params.get("host")
+        if host:
+            qs = qs.filter(host_id=host)
+        return qs.select_related("user")

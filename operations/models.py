@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Operation(models.Model):
+    """One change (or one requested read) on a host: who, what, how it went, and its log."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        ROLLED_BACK = "rolled_back", "rolled back"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.ROLLED_BACK)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    host = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="operations")
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True,
+                              help_text="the object on the host, e.g. network:default")
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    xml_before = models.TextField(blank=True)
+    xml_after = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["host", "-created"])]
+
+    def __str__(self):
+        return f"{self.action} {self.target} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("operations:detail", args=[self.pk])
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def lock_key(self):
+        """Changes to one object on one host run one at a time."""
+        return f"kvmweb:lock:host{self.host_id}:{self.target or self.action}"
