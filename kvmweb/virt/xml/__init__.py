@@ -6,7 +6,7 @@
 
 from .base import (XMLChild, XMLChildList, XMLDoc, XMLError, XMLListProperty,
                    XMLObject, XMLProperty, XMLRaw, bool_onoff, bool_yesno,
-                   integer, ip_address, mac_address, present, safe_parse, string)
+                   hex_integer, integer, ip_address, mac_address, present, safe_parse, string)
 from .common import Bandwidth, BandwidthLimit, VirtualPort, Vlan, VlanTag
 from .domain import (INTERFACE_TYPES, OS, CharDevice, Disk, Domain, Features,
                      Graphics, Interface, memory_to_kib)
@@ -17,7 +17,7 @@ from .network import (DHCP, DNS, FORWARD_MODES, IP, NAT, NETWORK_KINDS,
 
 __all__ = [
     "XMLChild", "XMLChildList", "XMLDoc", "XMLError", "XMLListProperty", "XMLObject",
-    "XMLProperty", "XMLRaw", "bool_onoff", "bool_yesno", "integer", "ip_address",
+    "XMLProperty", "XMLRaw", "bool_onoff", "bool_yesno", "hex_integer", "integer", "ip_address",
     "mac_address", "present", "safe_parse", "string",
     "Bandwidth", "BandwidthLimit", "VirtualPort", "Vlan", "VlanTag",
     "INTERFACE_TYPES", "OS", "CharDevice", "Disk", "Domain", "Features", "Graphics",

@@ -34,7 +34,7 @@ from lxml import etree
 
 __all__ = [
     "XMLError", "safe_parse", "Kind", "string", "integer", "bool_yesno",
-    "bool_onoff", "ip_address", "mac_address", "present", "XMLProperty",
+    "bool_onoff", "hex_integer", "ip_address", "mac_address", "present", "XMLProperty",
     "XMLListProperty", "XMLRaw", "XMLChild", "XMLChildList", "XMLObject",
     "XMLDoc",
 ]
@@ -90,7 +90,8 @@ def safe_parse(text: str | bytes) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, None)
         where = f"line {line}" + (f", column {column}" if column is not None else "")
-        raise XMLError(f"XML is not well-formed: {exc.msg} ({where})") from None
+        msg = re.sub(r",? line \d+, column \d+$", "", exc.msg or "syntax error")
+        raise XMLError(f"XML is not well-formed: {msg} ({where})") from None
     # Belt and braces, e.g. for UTF-16 input the byte scan above cannot read.
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
@@ -193,6 +194,18 @@ def _format_str(value: Any) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise TypeError("a string is required")
     return str(value)
+
+
+def hex_integer(width: int) -> Kind:
+    """Integer written as zero-padded hex, libvirt's PCI spelling (``0x04``); reads any base."""
+
+    def fmt(value: Any) -> str:
+        number = _parse_int(_format_int(value))
+        if number < 0:
+            raise ValueError("must not be negative")
+        return f"0x{number:0{width}x}"
+
+    return Kind(f"hex integer ({width} digits)", _parse_int, fmt)
 
 
 string = Kind("string", str, _format_str)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from .base import (XMLChild, XMLChildList, XMLDoc, XMLListProperty, XMLObject,
-                   XMLProperty, XMLRaw, bool_onoff, bool_yesno, integer,
+                   XMLProperty, XMLRaw, bool_onoff, bool_yesno, hex_integer, integer,
                    ip_address, mac_address)
 from .common import Bandwidth, VirtualPort, Vlan
 
@@ -32,10 +32,10 @@ class ForwardAddress(XMLObject):
     """``<address type='pci' domain='0' bus='4' slot='0' function='1'/>`` (hostdev pool)."""
 
     type = XMLProperty("./@type")
-    domain = XMLProperty("./@domain", kind=integer)
-    bus = XMLProperty("./@bus", kind=integer)
-    slot = XMLProperty("./@slot", kind=integer)
-    function = XMLProperty("./@function", kind=integer)
+    domain = XMLProperty("./@domain", kind=hex_integer(4))
+    bus = XMLProperty("./@bus", kind=hex_integer(2))
+    slot = XMLProperty("./@slot", kind=hex_integer(2))
+    function = XMLProperty("./@function", kind=hex_integer(1))
 
 
 class NAT(XMLObject):
