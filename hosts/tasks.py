@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from kvmweb.virt.errors import VirtError
+from operations import locks
 
 from . import services
 from .models import Host
@@ -30,15 +31,28 @@ def check_host(pk):
         log.info("host %s: %s", host, exc)
 
 
+def pending_key(pk):
+    return f"kvmweb:sync-pending:host{pk}"
+
+
+def request_background_sync(pk):
+    """Ask for one sync of the host soon; requests made before it starts share it."""
+    if locks.client().set(pending_key(pk), "1", nx=True, ex=60):
+        sync_host.apply_async((pk,), countdown=0.3)
+
+
 @shared_task
 def sync_host(pk):
+    # Cleared first: an event that arrives while we read asks for another sync.
+    locks.client().delete(pending_key(pk))
     host = Host.objects.filter(pk=pk).first()
     if host is None or host.needs_pin or host.status == Host.Status.HOST_KEY_CHANGED:
         return
-    try:
-        services.sync(host)
-    except VirtError as exc:
-        log.info("host %s: %s", host, exc)
+    with locks.object_lock(pk, "inventory", timeout=600):
+        try:
+            services.sync(host)
+        except VirtError as exc:
+            log.info("host %s: %s", host, exc)
 
 
 @shared_task

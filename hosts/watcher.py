@@ -133,9 +133,7 @@ class Watcher:
                 log.info("host %s: %s %s %s", host, kind, name, detail)
                 synced.add(pk)
         for pk in synced:
-            # One sync per host per burst of events, on a worker.
-            if self.redis.set(f"kvmweb:watch:sync{pk}", "1", nx=True, px=1000):
-                tasks.sync_host.delay(pk)
+            tasks.request_background_sync(pk)
 
     def run(self):
         log.info("watcher %s started", self.id)

@@ -1,4 +1,3 @@
-# Importing the Celery app here makes @shared_task bind to it in every process.
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+# Kept empty on purpose: kvmweb.virt.hostnet is imported on hosts through mitogen, and
+# anything imported here would be shipped there too. The Celery app is loaded in
+# operations.apps.OperationsConfig.ready().

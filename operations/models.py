@@ -48,6 +48,6 @@ class Operation(models.Model):
         return self.status in self.FINISHED
 
     @property
-    def lock_key(self):
-        """Changes to one object on one host run one at a time."""
-        return f"kvmweb:lock:host{self.host_id}:{self.target or self.action}"
+    def lock_name(self):
+        """Changes to one object on one host run one at a time (see operations.locks)."""
+        return self.target or self.action

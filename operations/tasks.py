@@ -2,23 +2,15 @@ import logging
 
 import redis
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from kvmweb.virt.errors import VirtError
 
+from .locks import object_lock
 from .models import Operation
 from .services import HANDLERS, report
 
 log = logging.getLogger(__name__)
-_redis = None
-
-
-def _lock(key, timeout):
-    global _redis
-    if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis.lock(key, timeout=timeout, blocking=False)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -27,8 +19,8 @@ def run_operation(self, op_pk):
     op = Operation.objects.filter(pk=op_pk).select_related("host").first()
     if op is None or op.is_finished:
         return
-    lock = _lock(op.lock_key, timeout=3600)
-    if not lock.acquire():
+    lock = object_lock(op.host_id, op.lock_name)
+    if not lock.acquire(blocking=False):
         # Another change to the same object is running: wait our turn, in order.
         raise self.retry(countdown=1)
     try:

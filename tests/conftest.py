@@ -54,6 +54,7 @@ def celery_worker(django_db_setup, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail(f"celery worker did not start: {log.read_text()[-3000:]}")
+    proc.queue = queue
     yield proc
     proc.terminate()
     try:
@@ -111,3 +112,54 @@ def user_api(plain_user):
     client = APIClient()
     client.force_authenticate(plain_user)
     return client
+
+
+LAB_PREFIX = "kvmt"
+LAB_SUBNET = "10.78.0.0/24"
+
+
+@pytest.fixture(scope="session")
+def lab_hosts():
+    """Two lab hypervisors (kvmt-h1, kvmt-h2 on 10.78.0.0/24), each with the default NAT network
+    and a diskless PXE guest, that accept kvmweb's key. Shared by the whole session."""
+    from hosts.services import public_key
+    from kvmweb.lab import create_lab, teardown_lab
+
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    try:
+        hosts = create_lab(2, [public_key()], prefix=LAB_PREFIX, subnet=LAB_SUBNET)
+    except Exception:
+        teardown_lab(prefix=LAB_PREFIX)
+        raise
+    yield hosts
+    if not os.environ.get("KVMWEB_KEEP_LAB"):
+        teardown_lab(prefix=LAB_PREFIX)
+
+
+def lab_run(host, *argv, check=True):
+    """Run a command on a lab host (inside its namespaces) and return stdout."""
+    from kvmweb.lab import lab_exec
+
+    proc = lab_exec(host, list(argv), prefix=LAB_PREFIX, capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{argv} failed on {host.name}: {proc.stderr}")
+    return proc.stdout
+
+
+def add_lab_host(api, lab_host, name=None, **extra):
+    """Add a lab host through the API, wait for its key scan, pin the key, wait for the sync."""
+    from hosts.models import Host
+
+    response = api.post("/api/hosts/", {"name": name or f"kvm{lab_host.index}", "uri": lab_host.uri,
+                                        **extra}, format="json")
+    assert response.status_code == 201, response.content
+    scan = wait_operation(response.json()["operation"]["id"])
+    assert scan.status == "succeeded", scan.error
+    host = Host.objects.get(pk=response.json()["id"])
+    pinned = api.post(f"/api/hosts/{host.pk}/pin-key/", {"fingerprint": host.offered_fingerprint},
+                      format="json")
+    assert pinned.status_code == 202, pinned.content
+    sync = wait_operation(pinned.json()["id"], timeout=180)
+    host.refresh_from_db()
+    return host, sync

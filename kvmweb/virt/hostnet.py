@@ -5,7 +5,7 @@ host but python3: mitogen ships this module and pyroute2 over the SSH connection
 """
 
 _KINDS = {
-    "bridge": "bridge", "bond": "bond", "vlan": "vlan", "veth": "veth", "tun": "tun",
+    "bridge": "bridge", "bond": "bond", "vlan": "vlan", "veth": "veth", "tun": "tun/tap",
     "macvtap": "macvtap", "macvlan": "macvlan", "dummy": "dummy", "openvswitch": "ovs",
     "vxlan": "vxlan", "team": "team", "ipvlan": "ipvlan",
 }

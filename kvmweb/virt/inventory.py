@@ -77,7 +77,7 @@ def _network_record(net):
         "bridge": model.bridge_name or "",
         "kind": model.kind,
         "subnets": subnets,
-        "dhcp": any(ip.dhcp.exists() and (len(ip.dhcp.ranges) or len(ip.dhcp.hosts)) for ip in model.ips),
+        "dhcp": any(ip.dhcp and (ip.dhcp.ranges or ip.dhcp.hosts) for ip in model.ips),
         "leases": leases,
     }
 

@@ -41,8 +41,7 @@ class SSHSetup:
             "  UpdateHostKeys no",
             "  HashKnownHosts no",
             "  BatchMode yes",
-            "  IdentitiesOnly yes",
-            f"  IdentityFile {self.key_path}",
+            "  IdentitiesOnly yes",  # only the key passed with -i (per host)
             f"  ConnectTimeout {self.connect_timeout}",
             "  ServerAliveInterval 5",
             "  ServerAliveCountMax 2",

@@ -96,7 +96,7 @@ def test_str_with_encoding_declaration_and_bytes_are_accepted():
 
 
 def test_huge_input_is_refused(monkeypatch):
-    from kvmweb.virt.xml import base
-    monkeypatch.setattr(base, "MAX_DOCUMENT_BYTES", 100)
+    from kvmweb.virt.xml import safe
+    monkeypatch.setattr(safe, "MAX_DOCUMENT_BYTES", 100)
     with pytest.raises(XMLError, match="too large"):
         Network.from_xml("<network><name>" + "x" * 200 + "</name></network>")
