@@ -114,8 +114,9 @@ def user_api(plain_user):
     return client
 
 
-LAB_PREFIX = "kvmt"
-LAB_SUBNET = "10.78.0.0/24"
+# Overridable so two test runs on one machine do not share lab hosts.
+LAB_PREFIX = os.environ.get("KVMWEB_TEST_LAB_PREFIX", "kvmt")
+LAB_SUBNET = os.environ.get("KVMWEB_TEST_LAB_SUBNET", "10.78.0.0/24")
 
 
 @pytest.fixture(scope="session")
