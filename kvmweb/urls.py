@@ -6,11 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from hosts.api.views import HostViewSet
+from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
+from vms.api.views import VMViewSet
 
 router = DefaultRouter()
 router.register("hosts", HostViewSet, basename="host")
 router.register("operations", OperationViewSet, basename="operation")
+router.register("networks", NetworkViewSet, basename="network")
+router.register("vms", VMViewSet, basename="vm")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
@@ -19,6 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("hosts/", include("hosts.urls")),
     path("operations/", include("operations.urls")),
+    path("networks/", include("networks.urls")),
+    path("vms/", include("vms.urls")),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

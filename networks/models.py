@@ -16,6 +16,10 @@ class Network(models.Model):
     bridge = models.CharField(max_length=16, blank=True)
     subnets = models.JSONField(default=list, blank=True)
     dhcp = models.BooleanField(default=False)
+    # The firewall rules libvirt installed for this network, as last read (nft -j list ruleset).
+    firewall = models.JSONField(default=list, blank=True)
+    firewall_read = models.DateTimeField(null=True, blank=True)
+    firewall_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["host__name", "name"]
@@ -23,6 +27,23 @@ class Network(models.Model):
 
     def __str__(self):
         return f"{self.name} on {self.host}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("networks:detail", args=[self.pk])
+
+    @property
+    def target(self):
+        """The Operation target naming this network (also its per-object lock)."""
+        return f"network:{self.name}"
+
+    def attached_nics(self):
+        """VM NICs on this host that use this network (type network, source = our name)."""
+        from vms.models import DomainInterface
+
+        return DomainInterface.objects.filter(domain__host_id=self.host_id, type="network",
+                                              source=self.name).select_related("domain")
 
 
 class Lease(models.Model):

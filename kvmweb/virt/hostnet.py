@@ -65,3 +65,20 @@ def list_interfaces():
             } if stats else {},
         })
     return result
+
+
+def nft_ruleset():
+    """The host's whole nftables ruleset as nft's JSON (``nft -j list ruleset``), parsed.
+
+    Runs nft with an argument list (no shell). Returns {"nftables": [...]} or raises
+    RuntimeError with nft's message."""
+    import json
+    import shutil
+    import subprocess
+
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    proc = subprocess.run([nft, "-j", "list", "ruleset"], capture_output=True, text=True,
+                          timeout=30, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"nft -j list ruleset failed: {proc.stderr.strip()[:500]}")
+    return json.loads(proc.stdout or '{"nftables": []}')

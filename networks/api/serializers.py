@@ -1,0 +1,156 @@
+from rest_framework import serializers
+
+from hosts.access import visible_hosts
+from hosts.models import Host
+
+from .. import choices, intake
+from ..models import Lease, Network
+
+
+class StaticHostSerializer(serializers.Serializer):
+    mac = serializers.CharField()
+    ip = serializers.CharField()
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DNSHostSerializer(serializers.Serializer):
+    ip = serializers.CharField()
+    hostnames = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+
+
+class ForwarderSerializer(serializers.Serializer):
+    addr = serializers.CharField(required=False, allow_blank=True, default="")
+    domain = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PortGroupSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    vlan = serializers.IntegerField(required=False, allow_null=True, default=None)
+    default = serializers.BooleanField(required=False, default=False)
+
+
+def _opt_char(help_text=""):
+    return serializers.CharField(required=False, allow_blank=True, help_text=help_text)
+
+
+def _opt_int(help_text=""):
+    return serializers.IntegerField(required=False, allow_null=True, help_text=help_text)
+
+
+class SpecFields(serializers.Serializer):
+    """Every option of a network, all optional: unset ones get virt-manager-like defaults."""
+
+    kind = serializers.ChoiceField(choices=choices.KIND_CHOICES, required=False)
+    bridge = _opt_char("bridge kind: the existing host bridge; others: optional name (virbrN)")
+    subnet = _opt_char("IPv4 CIDR; omitted: the next free 192.168.X.0/24; empty: no IPv4")
+    gateway = _opt_char("default: the subnet's first address")
+    dhcp = serializers.BooleanField(required=False, allow_null=True, default=None)
+    dhcp_start = _opt_char()
+    dhcp_end = _opt_char()
+    static_hosts = StaticHostSerializer(many=True, required=False)
+    ipv6_subnet = _opt_char()
+    ipv6_gateway = _opt_char()
+    dhcpv6 = serializers.BooleanField(required=False, default=False)
+    dhcpv6_start = _opt_char()
+    dhcpv6_end = _opt_char()
+    dns_domain = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                       default=None)
+    dns_hosts = DNSHostSerializer(many=True, required=False)
+    dns_forwarders = ForwarderSerializer(many=True, required=False)
+    forward_dev = _opt_char("forward only through this host device (the classic eth0)")
+    nat_port_start = _opt_int()
+    nat_port_end = _opt_int()
+    mtu = _opt_int()
+    portgroups = PortGroupSerializer(many=True, required=False)
+    devices = serializers.ListField(child=serializers.CharField(), required=False,
+                                    help_text="macvtap kinds: host devices of the pool")
+    pf = _opt_char("hostdev: the SR-IOV physical function")
+    tftp_root = _opt_char()
+    bootp_file = _opt_char()
+    bootp_server = _opt_char()
+    qos_inbound = _opt_int("average inbound KiB/s")
+    qos_outbound = _opt_int("average outbound KiB/s")
+
+
+def _raise(errors):
+    raise serializers.ValidationError({k if k != "__all__" else "non_field_errors": v
+                                       for k, v in errors.items()})
+
+
+class NetworkCreateSerializer(SpecFields):
+    host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.none())
+    name = serializers.CharField(required=False, allow_blank=True)
+    xml = serializers.CharField(required=False, help_text="import: a whole <network> definition")
+    start = serializers.BooleanField(required=False, default=True)
+    autostart = serializers.BooleanField(required=False, default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        self.fields["host"].queryset = visible_hosts(request.user if request else None)
+
+    def validate(self, attrs):
+        host = attrs["host"]
+        if attrs.get("xml"):
+            result = intake.create_from_xml(host, attrs["xml"])
+        else:
+            spec = {k: v for k, v in attrs.items() if k not in ("host", "xml")}
+            if "dns_domain" in spec and spec["dns_domain"] is None:
+                del spec["dns_domain"]
+            result = intake.create_from_spec(host, spec)
+        if not result.ok:
+            _raise(result.errors)
+        attrs["intake"] = result
+        return attrs
+
+
+class NetworkEditSerializer(SpecFields):
+    xml = serializers.CharField(required=False, help_text="replace the whole definition")
+    confirm = serializers.BooleanField(
+        required=False, default=False,
+        help_text="apply a change that restarts the network (guests lose connectivity)")
+
+    def validate(self, attrs):
+        network = self.context["network"]
+        if attrs.get("xml"):
+            result = intake.edit_from_xml(network, attrs["xml"])
+        else:
+            changes = {k: v for k, v in attrs.items() if k not in ("xml", "confirm")
+                       and k in self.initial_data}
+            result = intake.edit_from_spec(network, changes)
+        if not result.ok:
+            _raise(result.errors)
+        attrs["intake"] = result
+        return attrs
+
+
+class NetworkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:network-detail")
+    host_name = serializers.CharField(source="host.name", read_only=True)
+    attached_nics = serializers.SerializerMethodField()
+    leases = serializers.IntegerField(source="lease_count", read_only=True)
+
+    class Meta:
+        model = Network
+        fields = ["id", "url", "host", "host_name", "name", "uuid", "kind", "bridge", "subnets",
+                  "dhcp", "active", "autostart", "persistent", "attached_nics", "leases",
+                  "firewall", "firewall_read", "firewall_error"]
+        read_only_fields = fields
+
+    def get_attached_nics(self, net):
+        return [{"vm": n.domain.name, "mac": n.mac, "target": n.target, "state": n.domain.state}
+                for n in net.attached_nics()]
+
+
+class LeaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lease
+        fields = ["mac", "ip", "prefix", "family", "hostname", "client_id", "expiry"]
+
+
+class AutostartSerializer(serializers.Serializer):
+    on = serializers.BooleanField()
+
+
+class ConfirmSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(required=False, default=False)

@@ -1,0 +1,174 @@
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from operations.api.serializers import OperationSerializer
+
+from .. import intake, services
+from ..access import can_change_network, visible_networks
+from .serializers import (AutostartSerializer, ConfirmSerializer, LeaseSerializer,
+                          NetworkCreateSerializer, NetworkEditSerializer, NetworkSerializer)
+
+
+class XMLTextParser(parsers.BaseParser):
+    """A raw <network> document as the request body (Content-Type: application/xml)."""
+
+    media_type = "application/xml"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"xml": stream.read().decode("utf-8", errors="replace")}
+
+
+def nics_in_use(network):
+    return [{"vm": n.domain.name, "state": n.domain.state, "mac": n.mac, "target": n.target}
+            for n in network.attached_nics()]
+
+
+class NetworkViewSet(viewsets.ModelViewSet):
+    """libvirt virtual networks on every host. Changes return the Operation (202) to follow."""
+
+    serializer_class = NetworkSerializer
+    parser_classes = [parsers.JSONParser, XMLTextParser, parsers.FormParser,
+                      parsers.MultiPartParser]
+
+    def get_queryset(self):
+        qs = visible_networks(self.request.user).select_related("host").annotate(
+            lease_count=Count("leases"))
+        params = self.request.query_params
+        if params.get("host"):
+            qs = qs.filter(host_id=params["host"])
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("active") in ("true", "false", "1", "0"):
+            qs = qs.filter(active=params["active"] in ("true", "1"))
+        return qs
+
+    def _op(self, op, extra=None, code=status.HTTP_202_ACCEPTED):
+        data = OperationSerializer(op, context=self.get_serializer_context()).data
+        return Response({**data, **(extra or {})}, status=code)
+
+    def _changeable(self):
+        network = self.get_object()
+        if not can_change_network(self.request.user, network):
+            raise PermissionDenied("only staff or the network's creator may change it")
+        return network
+
+    @extend_schema(request=NetworkCreateSerializer, responses={202: OperationSerializer})
+    def create(self, request, *args, **kwargs):
+        body = NetworkCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data, result = body.validated_data, body.validated_data["intake"]
+        with transaction.atomic():
+            op = services.request_create(request.user, data["host"], result.xml,
+                                         start_now=data.get("start", True),
+                                         autostart=data.get("autostart", True))
+        return self._op(op, {"warnings": result.warnings})
+
+    @extend_schema(request=NetworkEditSerializer, responses={202: OperationSerializer})
+    def update(self, request, *args, **kwargs):
+        network = self._changeable()
+        body = NetworkEditSerializer(data=request.data, partial=True,
+                                     context={**self.get_serializer_context(), "network": network})
+        body.is_valid(raise_exception=True)
+        return self._apply_edit(network, body.validated_data["intake"],
+                                body.validated_data.get("confirm", False))
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    def _apply_edit(self, network, result, confirm):
+        edit = intake.edit_plan(network, result.xml)
+        if not edit["changed"]:
+            return Response({"detail": "nothing to change", **edit}, status=status.HTTP_400_BAD_REQUEST)
+        if edit["restart_required"] and not confirm:
+            return Response({"detail": "this change restarts the network: guests on it lose "
+                                       "connectivity; send confirm=true to apply it",
+                             **edit, "warnings": result.warnings},
+                            status=status.HTTP_409_CONFLICT)
+        with transaction.atomic():
+            op = services.start(self.request.user, network.host, edit["action"], network.name,
+                                xml=result.xml)
+        return self._op(op, {"diff": edit["diff"], "warnings": result.warnings})
+
+    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer})
+    def destroy(self, request, *args, **kwargs):
+        network = self._changeable()
+        confirm = str(request.data.get("confirm", request.query_params.get("confirm", ""))
+                      ).lower() in ("1", "true", "yes", "on")
+        in_use = nics_in_use(network)
+        if in_use and not confirm:
+            return Response({"detail": f"{len(in_use)} VM NIC(s) use {network.name}; they lose "
+                                       "their network. Send confirm=true to delete anyway.",
+                             "attached_nics": in_use}, status=status.HTTP_409_CONFLICT)
+        with transaction.atomic():
+            op = services.start(request.user, network.host, "network.delete", network.name)
+        return self._op(op)
+
+    def _lifecycle(self, action_name, **params):
+        network = self._changeable()
+        with transaction.atomic():
+            op = services.start(self.request.user, network.host, action_name, network.name,
+                                **params)
+        return self._op(op)
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._lifecycle("network.start")
+
+    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        network = self._changeable()
+        in_use = [n for n in nics_in_use(network) if n["state"] == "running"]
+        confirm = str(request.data.get("confirm", "")).lower() in ("1", "true", "yes", "on")
+        if in_use and not confirm:
+            return Response({"detail": "running VMs use this network and lose connectivity; "
+                                       "send confirm=true to stop it", "attached_nics": in_use},
+                            status=status.HTTP_409_CONFLICT)
+        return self._lifecycle("network.stop")
+
+    @extend_schema(request=AutostartSerializer, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def autostart(self, request, pk=None):
+        body = AutostartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._lifecycle("network.autostart", on=body.validated_data["on"])
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def firewall(self, request, pk=None):
+        network = self.get_object()
+        if request.method == "GET":
+            return Response({"rules": network.firewall, "read": network.firewall_read,
+                             "error": network.firewall_error})
+        with transaction.atomic():
+            op = services.start(request.user, network.host, "network.firewall", network.name)
+        return self._op(op)
+
+    @extend_schema(responses=LeaseSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def leases(self, request, pk=None):
+        return Response(LeaseSerializer(self.get_object().leases.all(), many=True).data)
+
+    @extend_schema(request=NetworkEditSerializer, responses={200: str, 202: OperationSerializer})
+    @action(detail=True, methods=["get", "put"])
+    def xml(self, request, pk=None):
+        if request.method == "GET":
+            network = self.get_object()
+            response = HttpResponse(network.xml, content_type="application/xml")
+            response["Content-Disposition"] = f'attachment; filename="{network.name}.xml"'
+            return response
+        network = self._changeable()
+        data = {"xml": request.data.get("xml", ""),
+                "confirm": request.data.get("confirm", request.query_params.get("confirm", False))}
+        body = NetworkEditSerializer(data=data, partial=True,
+                                     context={**self.get_serializer_context(), "network": network})
+        body.is_valid(raise_exception=True)
+        return self._apply_edit(network, body.validated_data["intake"],
+                                body.validated_data.get("confirm", False))

@@ -1,0 +1,266 @@
+"""Network changes on hosts: Operation handlers (run by the Celery worker) and their starters.
+
+Each handler records xml_before / xml_after, refreshes this network's read model (and the
+firewall rules libvirt installed for it), and leaves the host as it was when a step fails.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from hosts.services import configure_virt
+from hosts.tasks import request_background_sync
+from kvmweb import events
+from kvmweb.virt import firewall as virt_firewall
+from kvmweb.virt import networks as virt
+from kvmweb.virt.errors import VirtError
+from kvmweb.virt.xml import Network as NetworkXML
+from operations import services as ops
+from operations.models import Operation
+
+from . import choices
+from .models import Lease, Network
+from .plan import plan
+
+
+# -- starting operations (in a request, inside its transaction) -----------------------
+
+def start(user, host, action, name, **params):
+    return ops.start(user, host, action, target=f"network:{name}", params=params)
+
+
+def request_create(user, host, xml, start_now=True, autostart=True, persistent=True):
+    name = NetworkXML.from_xml(xml).name
+    return start(user, host, "network.create", name, xml=xml, start=start_now,
+                 autostart=autostart, persistent=persistent)
+
+
+# -- read model ---------------------------------------------------------------------------
+
+def _aware(epoch):
+    from datetime import datetime, timezone as tz
+
+    return datetime.fromtimestamp(epoch, tz=tz.utc) if epoch else None
+
+
+@transaction.atomic
+def store_network(host, rec):
+    """Replace one network's row and leases with what the host said (like a sync does)."""
+    net, _ = Network.objects.update_or_create(
+        host=host, name=rec["name"],
+        defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
+                                      "bridge", "kind", "subnets", "dhcp")},
+    )
+    net.leases.all().delete()
+    Lease.objects.bulk_create(
+        Lease(network=net, mac=x["mac"], ip=x["ip"], prefix=x["prefix"], family=x["family"],
+              hostname=x["hostname"], client_id=x["client_id"], expiry=_aware(x["expiry"]))
+        for x in rec["leases"] if x["ip"]
+    )
+    return net
+
+
+def refresh(op, conn, name):
+    """Re-read one network after a change; read its firewall rules; ask for a full sync."""
+    host = op.host
+    lv = virt.lookup(conn, name)
+    if lv is None:
+        Network.objects.filter(host=host, name=name).delete()
+    else:
+        net = store_network(host, virt.record(lv))
+        read_firewall(op, net)
+    events.host_inventory(host)
+    request_background_sync(host.pk)  # host interfaces (a new bridge) and VM NICs
+
+
+def read_firewall(op, net):
+    """Store the nft rules that name this network's bridge or subnets (read-only)."""
+    if net.kind not in choices.MANAGED:
+        Network.objects.filter(pk=net.pk).update(firewall=[], firewall_error="",
+                                                 firewall_read=timezone.now())
+        return
+    ops.report(op, "reading the firewall rules libvirt installed (nft -j list ruleset)")
+    try:
+        ruleset = virt_firewall.read_ruleset(op.host.target())
+    except VirtError as exc:
+        Network.objects.filter(pk=net.pk).update(firewall_error=str(exc))
+        ops.report(op, f"could not read the firewall rules: {exc}")
+        return
+    rules = virt_firewall.rules_for(ruleset, net.bridge, net.subnets)
+    Network.objects.filter(pk=net.pk).update(firewall=rules, firewall_error="",
+                                             firewall_read=timezone.now())
+    ops.report(op, f"{len(rules)} firewall rules name {net.bridge or net.name}")
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+def _conn(op):
+    configure_virt()
+    return virt.connect(op.host.target())
+
+
+def _name(op):
+    return op.target.split(":", 1)[1]
+
+
+def _rolled_back(op, message):
+    """Finish the operation as rolled back: the host is as it was; say why."""
+    ops.report(op, f"rolled back: {message}", status=Operation.Status.ROLLED_BACK,
+               error=message, finished=timezone.now())
+
+
+@ops.handler("network.create")
+def create_operation(op):
+    conn, name, params = _conn(op), _name(op), op.params
+    if virt.lookup(conn, name) is not None:
+        raise VirtError(f"{op.host} already has a network named {name!r}", VirtError.INVALID,
+                        retryable=False)
+    if not params.get("persistent", True):
+        ops.report(op, f"creating transient network {name}", progress=30)
+        net = virt.create_transient(conn, params["xml"])
+    else:
+        ops.report(op, f"defining network {name}", progress=20)
+        net = virt.define(conn, params["xml"])
+        try:
+            if params.get("autostart"):
+                ops.report(op, "autostart on", progress=40)
+                virt.set_autostart(net, True)
+            if params.get("start"):
+                ops.report(op, "starting (bridge, dnsmasq, firewall rules)", progress=50)
+                virt.start(net)
+        except VirtError as exc:
+            virt.undefine(net)
+            refresh(op, conn, name)
+            _rolled_back(op, f"libvirt could not start {name}: {exc}. The definition was "
+                             "removed again; the host is as it was.")
+            return
+    ops.report(op, "created; reading it back", progress=80, xml_after=virt.xml_desc(net))
+    refresh(op, conn, name)
+
+
+@ops.handler("network.start")
+def start_operation(op):
+    conn, name = _conn(op), _name(op)
+    net = virt.require(conn, name)
+    ops.report(op, f"starting {name}", progress=30, xml_before=virt.xml_desc(net))
+    virt.start(net)
+    ops.report(op, "started", progress=70, xml_after=virt.xml_desc(net))
+    refresh(op, conn, name)
+
+
+@ops.handler("network.stop")
+def stop_operation(op):
+    conn, name = _conn(op), _name(op)
+    net = virt.require(conn, name)
+    ops.report(op, f"stopping {name}", progress=30, xml_before=virt.xml_desc(net))
+    virt.stop(net)
+    if virt.lookup(conn, name) is not None:
+        ops.report(op, "stopped", progress=70, xml_after=virt.xml_desc(net))
+    refresh(op, conn, name)
+
+
+@ops.handler("network.autostart")
+def autostart_operation(op):
+    conn, name, on = _conn(op), _name(op), bool(op.params.get("on"))
+    net = virt.require(conn, name)
+    ops.report(op, f"autostart {'on' if on else 'off'}", progress=40)
+    virt.set_autostart(net, on)
+    refresh(op, conn, name)
+
+
+@ops.handler("network.delete")
+def delete_operation(op):
+    conn, name = _conn(op), _name(op)
+    net = virt.require(conn, name)
+    ops.report(op, f"deleting {name}", progress=20, xml_before=virt.xml_desc(net, inactive=True))
+    persistent = virt.is_persistent(net)
+    if virt.is_active(net):
+        ops.report(op, "stopping", progress=40)
+        virt.stop(net)
+    if persistent:
+        ops.report(op, "undefining", progress=70)
+        virt.undefine(net)
+    refresh(op, conn, name)
+
+
+@ops.handler("network.update")
+def update_operation(op):
+    """Live + persistent changes through virNetworkUpdate; undone step by step on failure."""
+    conn, name = _conn(op), _name(op)
+    net = virt.require(conn, name)
+    before = virt.xml_desc(net)
+    ops.report(op, "planning", progress=10, xml_before=before)
+    p = plan(before, op.params["xml"])
+    if p["restart_reasons"]:
+        raise VirtError("the network changed on the host since the edit was reviewed ("
+                        + "; ".join(p["restart_reasons"]) + "); review it again",
+                        VirtError.INVALID, retryable=False)
+    done = []
+    for i, (command, section, index, fragment) in enumerate(p["live_steps"], 1):
+        ops.report(op, f"{command} {section}", progress=10 + 70 * i // len(p["live_steps"]))
+        try:
+            virt.update(net, command, section, index, fragment)
+        except VirtError as exc:
+            _undo_updates(net, done)
+            refresh(op, conn, name)
+            _rolled_back(op, f"libvirt refused to {command} {section}: {exc}. "
+                             f"{len(done)} earlier change(s) were undone.")
+            return
+        done.append((command, section, index, fragment))
+    ops.report(op, "applied live and persistent", progress=85, xml_after=virt.xml_desc(net))
+    refresh(op, conn, name)
+
+
+def _undo_updates(net, done):
+    for command, section, index, fragment in reversed(done):
+        virt.update(net, "add" if command == "delete" else "delete", section, index, fragment)
+
+
+@ops.handler("network.redefine")
+def redefine_operation(op):
+    """Replace the definition and restart the network; the old one comes back on failure."""
+    conn, name, xml = _conn(op), _name(op), op.params["xml"]
+    net = virt.require(conn, name)
+    persistent, active = virt.is_persistent(net), virt.is_active(net)
+    before = virt.xml_desc(net, inactive=persistent)
+    ops.report(op, f"replacing the definition of {name}", progress=20, xml_before=before)
+    try:
+        _replace(conn, net, xml, persistent, active, op)
+    except VirtError as exc:
+        ops.report(op, f"failed: {exc}; restoring the previous definition")
+        _restore(conn, name, before, persistent, active)
+        refresh(op, conn, name)
+        _rolled_back(op, f"libvirt refused the new definition: {exc}. The previous definition "
+                         "was restored" + (" and the network restarted." if active else "."))
+        return
+    ops.report(op, "done; reading it back", progress=85,
+               xml_after=virt.xml_desc(virt.require(conn, name)))
+    refresh(op, conn, name)
+
+
+def _replace(conn, net, xml, persistent, active, op):
+    if persistent:
+        net = virt.define(conn, xml)
+    if active:
+        ops.report(op, "restarting: attached guests lose connectivity until it is up", progress=50)
+        virt.stop(net)
+        if persistent:
+            virt.start(net)
+        else:
+            virt.create_transient(conn, xml)
+
+
+def _restore(conn, name, before, persistent, active):
+    net = virt.lookup(conn, name)
+    if persistent:
+        net = virt.define(conn, before)
+    if active and (net is None or not virt.is_active(net)):
+        if persistent:
+            virt.start(net)
+        else:
+            virt.create_transient(conn, before)
+
+
+@ops.handler("network.firewall")
+def firewall_operation(op):
+    net = Network.objects.get(host=op.host, name=_name(op))
+    read_firewall(op, net)
