@@ -52,3 +52,69 @@ class DomainInterface(models.Model):
         from networks.models import Lease
 
         return Lease.objects.filter(network__host_id=self.domain.host_id, mac=self.mac)
+
+
+class StoragePool(models.Model):
+    """A libvirt storage pool on one host (virsh pool-list --details), read by the VM sync."""
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="pools")
+    name = models.CharField(max_length=128)
+    uuid = models.CharField(max_length=36)
+    type = models.CharField(max_length=16, blank=True)
+    path = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=False)
+    capacity = models.PositiveBigIntegerField(default=0)
+    allocation = models.PositiveBigIntegerField(default=0)
+    available = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["host", "name"], name="uniq_host_pool")]
+
+    def __str__(self):
+        return f"{self.name} on {self.host}"
+
+    @property
+    def available_gib(self):
+        return round(self.available / 2 ** 30, 1)
+
+
+class Volume(models.Model):
+    """A volume in a storage pool (virsh vol-list --details)."""
+
+    pool = models.ForeignKey(StoragePool, on_delete=models.CASCADE, related_name="volumes")
+    name = models.CharField(max_length=255)
+    path = models.CharField(max_length=1024)
+    capacity = models.PositiveBigIntegerField(default=0)
+    allocation = models.PositiveBigIntegerField(default=0)
+    format = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["pool", "name"]
+
+    def __str__(self):
+        return self.path
+
+
+class GuestAddress(models.Model):
+    """An address of a guest NIC that came from the guest agent or the host's ARP table
+    (virsh domifaddr --source agent|arp). DHCP leases live in networks.Lease."""
+
+    class Source(models.TextChoices):
+        AGENT = "agent", "guest agent"
+        ARP = "arp", "ARP table"
+
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="guest_addresses")
+    mac = models.CharField(max_length=17)
+    ip = models.GenericIPAddressField()
+    prefix = models.PositiveSmallIntegerField(null=True, blank=True)
+    family = models.CharField(max_length=4, default="ipv4")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["host", "mac", "ip"]
+        indexes = [models.Index(fields=["host", "mac"])]
+
+    def __str__(self):
+        return f"{self.mac} {self.ip} ({self.source})"

@@ -1,0 +1,109 @@
+from rest_framework import serializers
+
+from .. import addresses
+from ..choices import (BOOT_CHOICES, DISK_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
+                       NIC_MODELS, NIC_TYPES)
+from ..handlers import disk_paths
+from ..models import Domain, DomainInterface, StoragePool, Volume
+
+
+class NICSpecSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(NIC_TYPES, default="network")
+    source = serializers.CharField(help_text="network name, host bridge, or host device (macvtap)")
+    mode = serializers.ChoiceField(MACVTAP_MODES, required=False, help_text="macvtap mode")
+    portgroup = serializers.CharField(required=False, allow_blank=True)
+    model = serializers.CharField(required=False, default="virtio")
+    mac = serializers.CharField(required=False, allow_blank=True,
+                                help_text="leave empty for a free 52:54:00:… MAC")
+    link_state = serializers.ChoiceField(LINK_STATES, required=False)
+    inbound_average = serializers.IntegerField(required=False, min_value=0, help_text="KiB/s")
+    outbound_average = serializers.IntegerField(required=False, min_value=0, help_text="KiB/s")
+
+
+class NICUpdateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(NIC_TYPES, required=False)
+    source = serializers.CharField(required=False)
+    mode = serializers.ChoiceField(MACVTAP_MODES, required=False)
+    portgroup = serializers.CharField(required=False, allow_blank=True)
+    model = serializers.CharField(required=False)
+    mac = serializers.CharField(required=False)
+    link_state = serializers.ChoiceField(LINK_STATES, required=False)
+    inbound_average = serializers.IntegerField(required=False, min_value=0)
+    outbound_average = serializers.IntegerField(required=False, min_value=0)
+
+
+class NICSerializer(serializers.ModelSerializer):
+    addresses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DomainInterface
+        fields = ["mac", "type", "source", "mode", "portgroup", "model", "target", "link_state",
+                  "stats", "addresses"]
+
+    def get_addresses(self, nic):
+        found = self.context.get("addresses")
+        if found is None:
+            found = addresses.for_vm(nic.domain)
+        return found.get((nic.domain.host_id, nic.mac), [])
+
+
+class VMSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:vm-detail")
+    host_name = serializers.CharField(source="host.name", read_only=True)
+    memory_mib = serializers.IntegerField(read_only=True)
+    nics = serializers.SerializerMethodField()
+    disks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Domain
+        fields = ["id", "url", "host", "host_name", "name", "uuid", "state", "vcpus", "memory_mib",
+                  "persistent", "autostart", "nics", "disks"]
+        read_only_fields = fields
+
+    def get_nics(self, vm):
+        found = addresses.for_vm(vm)
+        return NICSerializer(vm.nics.all(), many=True, context={**self.context, "addresses": found}).data
+
+    def get_disks(self, vm):
+        return [{"path": p, "cdrom": c} for p, c in disk_paths(vm.xml)]
+
+
+class VMCreateSerializer(serializers.Serializer):
+    host = serializers.IntegerField()
+    name = serializers.CharField(max_length=63)
+    memory_mib = serializers.IntegerField(min_value=1)
+    vcpus = serializers.IntegerField(min_value=1, default=1)
+    disk = serializers.ChoiceField(DISK_CHOICES, default="none")
+    pool = serializers.CharField(required=False, allow_blank=True)
+    disk_gib = serializers.IntegerField(required=False, min_value=0)
+    volume = serializers.CharField(required=False, allow_blank=True, help_text="existing volume path")
+    boot = serializers.ChoiceField(BOOT_CHOICES, default="network")
+    iso = serializers.CharField(required=False, allow_blank=True)
+    kernel = serializers.CharField(required=False, allow_blank=True)
+    initrd = serializers.CharField(required=False, allow_blank=True)
+    cmdline = serializers.CharField(required=False, allow_blank=True)
+    domain_type = serializers.ChoiceField(DOMAIN_TYPES, default="auto")
+    nics = NICSpecSerializer(many=True, required=False, default=list)
+    start = serializers.BooleanField(default=True)
+
+
+class VolumeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Volume
+        fields = ["name", "path", "capacity", "allocation", "format"]
+
+
+class PoolSerializer(serializers.ModelSerializer):
+    volumes = VolumeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StoragePool
+        fields = ["id", "host", "name", "type", "path", "active", "capacity", "allocation",
+                  "available", "volumes"]
+
+
+class HostRefSerializer(serializers.Serializer):
+    host = serializers.IntegerField()
+
+
+NIC_MODEL_CHOICES = NIC_MODELS

@@ -1,0 +1,145 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from hosts.access import visible_hosts
+from operations.api.serializers import OperationSerializer
+
+from .. import addresses, services
+from ..access import visible_vms
+from ..models import StoragePool
+from ..validation import normalize_mac
+from .serializers import (HostRefSerializer, NICSerializer, NICSpecSerializer,
+                          NICUpdateSerializer, PoolSerializer, VMCreateSerializer, VMSerializer)
+
+
+class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """VMs (libvirt domains) on every host you can see. Changes are Operations: the answer is
+    202 with the Operation; follow it at /api/operations/<id>/."""
+
+    serializer_class = VMSerializer
+
+    def get_queryset(self):
+        qs = visible_vms(self.request.user).select_related("host").prefetch_related("nics")
+        params = self.request.query_params
+        if params.get("host"):
+            qs = qs.filter(host_id=params["host"])
+        if params.get("state"):
+            qs = qs.filter(state=params["state"])
+        return qs
+
+    def _accepted(self, op):
+        return Response(OperationSerializer(op, context=self.get_serializer_context()).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    def _run(self, func, *args):
+        try:
+            return self._accepted(func(self.request.user, *args))
+        except services.Invalid as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+
+    @extend_schema(request=VMCreateSerializer, responses={202: OperationSerializer})
+    def create(self, request):
+        body = VMCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        spec = dict(body.validated_data)
+        host = get_object_or_404(visible_hosts(request.user), pk=spec.pop("host"))
+        spec["nics"] = [dict(n) for n in spec.get("nics") or []]
+        return self._run(services.request_create, host, spec)
+
+    @extend_schema(parameters=[OpenApiParameter("remove_disks", bool)],
+                   responses={202: OperationSerializer})
+    def destroy(self, request, pk=None):
+        """Undefine the VM (forcing it off first); with remove_disks=true also delete its disk
+        volumes (listed in the VM's `disks`; CD-ROM images are kept)."""
+        vm = self.get_object()
+        remove = request.query_params.get("remove_disks", "").lower() in ("1", "true", "yes")
+        return self._run(services.request_delete, vm, remove)
+
+    def _action(self, name):
+        return self._run(services.request_action, self.get_object(), name)
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._action("start")
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def shutdown(self, request, pk=None):
+        """ACPI power button; fails if the guest ignores it (then use destroy)."""
+        return self._action("shutdown")
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def reboot(self, request, pk=None):
+        return self._action("reboot")
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path="destroy", url_name="force-off")
+    def force_off(self, request, pk=None):
+        """Force off (virsh destroy): pulls the plug, the VM stays defined."""
+        return self._action("destroy")
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        return self._action("suspend")
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._action("resume")
+
+    @extend_schema(methods=["get"], responses=NICSerializer(many=True))
+    @extend_schema(methods=["post"], request=NICSpecSerializer, responses={202: OperationSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def nics(self, request, pk=None):
+        """NICs with counters and addresses (and where each address came from); POST adds one
+        (hot-plugged when the VM runs)."""
+        vm = self.get_object()
+        if request.method == "GET":
+            found = addresses.for_vm(vm)
+            return Response(NICSerializer(vm.nics.all(), many=True,
+                                          context={"addresses": found}).data)
+        body = NICSpecSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._run(services.request_nic_add, vm, dict(body.validated_data))
+
+    @extend_schema(methods=["patch"], request=NICUpdateSerializer, responses={202: OperationSerializer})
+    @extend_schema(methods=["delete"], request=None, responses={202: OperationSerializer})
+    @extend_schema(methods=["get"], responses=NICSerializer)
+    @action(detail=True, methods=["get", "patch", "delete"],
+            url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})", url_name="nic")
+    def nic(self, request, pk=None, mac=None):
+        """One NIC by MAC: PATCH changes it (source network/bridge/macvtap, link_state, model,
+        mac, bandwidth, portgroup); DELETE removes it."""
+        vm = self.get_object()
+        nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+        if request.method == "GET":
+            return Response(NICSerializer(nic, context={"addresses": addresses.for_vm(vm)}).data)
+        if request.method == "DELETE":
+            return self._run(services.request_nic_remove, vm, nic)
+        body = NICUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        return self._run(services.request_nic_update, vm, nic, dict(body.validated_data))
+
+    @extend_schema(parameters=[OpenApiParameter("host", int)], responses=PoolSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def pools(self, request):
+        """Storage pools and their volumes per host (read by the VM refresh)."""
+        qs = StoragePool.objects.filter(host__in=visible_hosts(request.user)).prefetch_related("volumes")
+        if request.query_params.get("host"):
+            qs = qs.filter(host_id=request.query_params["host"])
+        return Response(PoolSerializer(qs, many=True).data)
+
+    @extend_schema(request=HostRefSerializer, responses={202: OperationSerializer})
+    @action(detail=False, methods=["post"])
+    def refresh(self, request):
+        """Re-read one host: inventory, storage pools, guest addresses (agent / ARP)."""
+        body = HostRefSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        host = get_object_or_404(visible_hosts(request.user), pk=body.validated_data["host"])
+        return self._run(services.request_refresh, host)

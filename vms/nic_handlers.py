@@ -1,0 +1,148 @@
+"""NIC operations: add (hot-plug), remove (hot-unplug), update (source, link, model, MAC,
+bandwidth, portgroup). Live changes first, then the persistent config."""
+
+import time
+
+from kvmweb.virt import domains
+from kvmweb.virt.domains import CONFIG, LIVE
+from kvmweb.virt.errors import VirtError
+from kvmweb.virt.xml import Domain as DomainXML
+from operations import services as ops
+
+from . import builder
+from .handlers import UNPLUG_TIMEOUT, _conn, _record, refresh
+
+REPLUG_KEYS = ("type", "source", "mode", "portgroup", "mac")
+
+
+def _describe(nic):
+    kind, source = nic.get("type") or "network", nic.get("source")
+    return {"network": f"network '{source}'", "bridge": f"bridge {source}",
+            "direct": f"macvtap on {source} ({nic.get('mode') or 'bridge'})"}.get(kind, source)
+
+
+def _find(dom, mac, inactive):
+    doc = DomainXML.from_xml(domains.xml(dom, inactive=inactive))
+    return doc.find_interface(mac)
+
+
+def _wait_unplugged(dom, mac):
+    deadline = time.monotonic() + UNPLUG_TIMEOUT
+    while time.monotonic() < deadline:
+        if _find(dom, mac, inactive=False) is None:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _persistent(dom):
+    return bool(dom.isPersistent())
+
+
+@ops.handler("nic.add")
+def add(op):
+    dom = domains.lookup(_conn(op.host), op.params["uuid"])
+    before = domains.xml(dom)
+    nic = op.params["nic"]
+    active = domains.is_active(dom)
+    flags = (LIVE if active else 0) | (CONFIG if _persistent(dom) else 0)
+    domains.attach(dom, builder.interface_xml(nic), flags)
+    where = ("plugged into the running VM and added to its config" if active
+             else "added to the config (the VM is shut off; the NIC appears at next start)")
+    _record(op, before, dom, f"NIC {nic['mac']} on {_describe(nic)}: {where}")
+    refresh(op)
+
+
+@ops.handler("nic.remove")
+def remove(op):
+    dom = domains.lookup(_conn(op.host), op.params["uuid"])
+    mac = op.params["mac"]
+    before = domains.xml(dom)
+    if domains.is_active(dom):
+        nic = _find(dom, mac, inactive=False)
+        if nic is None:
+            raise VirtError(f"the running VM has no NIC {mac}", retryable=False)
+        in_config = _persistent(dom) and _find(dom, mac, inactive=True) is not None
+        domains.detach(dom, nic.get_xml(), LIVE | (CONFIG if in_config else 0))
+        ops.report(op, f"asked the guest to release NIC {mac} (PCI hot-unplug)", progress=40)
+        if _wait_unplugged(dom, mac):
+            message = f"NIC {mac} removed from the running VM and from its config"
+        else:
+            message = (f"the guest has not released NIC {mac} after {UNPLUG_TIMEOUT} s (no ACPI "
+                       "PCI hotplug in the guest?); it is gone from the config and disappears "
+                       "at the next shutdown")
+    else:
+        nic = _find(dom, mac, inactive=True)
+        if nic is None:
+            raise VirtError(f"the VM has no NIC {mac}", retryable=False)
+        domains.detach(dom, nic.get_xml(), CONFIG)
+        message = f"NIC {mac} removed from the config"
+    _record(op, before, dom, message)
+    refresh(op)
+
+
+def _replug(op, dom, old_mac, new_iface, reason):
+    """Unplug the live NIC and plug the changed one: the guest sees a new NIC."""
+    ops.report(op, f"{reason}; unplugging NIC {old_mac} and plugging it back changed — "
+                   "the guest sees a NEW NIC (it must bring it up and ask DHCP again)",
+               progress=40)
+    old = _find(dom, old_mac, inactive=False)
+    domains.detach(dom, old.get_xml(), LIVE)
+    if not _wait_unplugged(dom, old_mac):
+        raise VirtError(f"the guest did not release NIC {old_mac} within {UNPLUG_TIMEOUT} s, so "
+                        "it cannot be replaced live; shut the VM down and change it then",
+                        retryable=False)
+    domains.attach(dom, new_iface.get_xml(), LIVE)
+    ops.report(op, "plugged the changed NIC into the running VM", progress=60)
+
+
+def _live_change(op, dom, mac, changes):
+    live = _find(dom, mac, inactive=False)
+    if live is None:
+        raise VirtError(f"the running VM has no NIC {mac}", retryable=False)
+    wants_source = any(k in changes for k in REPLUG_KEYS[:4]) and changes.get("source")
+    if changes.get("mac") and changes["mac"] != mac:
+        new = _find(dom, mac, inactive=False)
+        builder.apply_nic(new, changes, model=True)
+        new.target_dev, new.alias = None, None
+        _replug(op, dom, mac, new, "a running NIC cannot change its MAC")
+        return
+    builder.apply_nic(live, changes, model=False)
+    try:
+        domains.update(dom, live.get_xml(), LIVE)
+        ops.report(op, "changed the running NIC in place (updateDeviceFlags, live)", progress=50)
+    except VirtError as exc:
+        if not wants_source and "portgroup" not in changes:
+            raise
+        new = _find(dom, mac, inactive=False)
+        builder.apply_nic(new, changes, model=False)
+        new.target_dev, new.alias = None, None
+        _replug(op, dom, mac, new, f"libvirt refused to change the source live ({exc})")
+
+
+@ops.handler("nic.update")
+def update(op):
+    dom = domains.lookup(_conn(op.host), op.params["uuid"])
+    mac, changes = op.params["mac"], op.params["changes"]
+    before = domains.xml(dom)
+    active = domains.is_active(dom)
+    if active and any(k != "model" for k in changes):
+        _live_change(op, dom, mac, changes)
+    if _persistent(dom):
+        cfg = _find(dom, mac, inactive=True)
+        if cfg is None:
+            raise VirtError(f"the VM's config has no NIC {mac}", retryable=False)
+        builder.apply_nic(cfg, changes)
+        if changes.get("mac") and changes["mac"] != mac:
+            old = _find(dom, mac, inactive=True)
+            domains.detach(dom, old.get_xml(), CONFIG)
+            domains.attach(dom, cfg.get_xml(), CONFIG)
+        else:
+            domains.update(dom, cfg.get_xml(), CONFIG)
+        ops.report(op, "saved the change in the VM's config", progress=70)
+    if "model" in changes:
+        ops.report(op, f"model {changes['model']} is in the config and takes effect at next boot "
+                       "(shut down and start; a reboot keeps the running hardware)"
+                   if active else f"model set to {changes['model']}")
+    _record(op, before, dom, f"NIC {changes.get('mac') or mac} updated")
+    refresh(op)

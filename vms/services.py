@@ -1,0 +1,132 @@
+"""What requests may do with VMs: validate against the read model, then create Operations.
+
+Nothing here talks to a host; the handlers (vms.handlers, vms.nic_handlers) do, in the worker.
+Each ``request_*`` raises ``Invalid`` (field errors, no Operation created) or returns the
+Operation.
+"""
+
+import random
+
+from django.db import transaction
+
+from operations import services as ops
+
+from . import validation
+from .choices import ACTIONS_BY_STATE, VM_ACTIONS
+from .models import DomainInterface, Volume
+
+
+class Invalid(Exception):
+    def __init__(self, errors):
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+def new_mac():
+    """A random 52:54:00 (QEMU/KVM) MAC that no NIC kvmweb knows of uses."""
+    for _ in range(100):
+        mac = "52:54:00:%02x:%02x:%02x" % tuple(random.randrange(256) for _ in range(3))
+        if not DomainInterface.objects.filter(mac=mac).exists():
+            return mac
+    raise RuntimeError("could not find a free MAC")
+
+
+def _clean_nic(nic):
+    nic = {k: v for k, v in nic.items() if v not in (None, "")}
+    nic.setdefault("type", "network")
+    nic.setdefault("model", "virtio")
+    if nic.get("mac"):
+        nic["mac"] = validation.normalize_mac(nic["mac"])
+    return nic
+
+
+def _target(vm):
+    return f"domain:{vm.uuid}"
+
+
+def request_create(user, host, spec):
+    spec = {**spec, "nics": [_clean_nic(n) for n in spec.get("nics") or []]}
+    errors = validation.vm_errors(host, spec)
+    if errors:
+        raise Invalid(errors)
+    for nic in spec["nics"]:
+        nic.setdefault("mac", new_mac())
+    if spec.get("disk") == "existing":
+        vol = Volume.objects.filter(pool__host=host, path=spec["volume"]).first()
+        spec["disk_format"] = vol.format or "raw"
+    with transaction.atomic():
+        return ops.start(user, host, "vm.create", target=f"domain:{spec['name']}",
+                         params={"name": spec["name"], "spec": spec})
+
+
+def request_action(user, vm, action):
+    if action not in VM_ACTIONS:
+        raise Invalid({"action": [f"unknown action {action!r}"]})
+    allowed = ACTIONS_BY_STATE.get(vm.state, list(VM_ACTIONS))
+    if action not in allowed:
+        raise Invalid({"action": [f"{vm.name} is {vm.state}: you can {', '.join(allowed) or 'nothing'}"]})
+    with transaction.atomic():
+        return ops.start(user, vm.host, VM_ACTIONS[action], target=_target(vm),
+                         params={"uuid": vm.uuid, "name": vm.name})
+
+
+def request_delete(user, vm, remove_disks=False):
+    with transaction.atomic():
+        return ops.start(user, vm.host, "vm.delete", target=_target(vm),
+                         params={"uuid": vm.uuid, "name": vm.name, "remove_disks": bool(remove_disks)})
+
+
+def request_refresh(user, host):
+    with transaction.atomic():
+        return ops.start(user, host, "vm.refresh", target="inventory")
+
+
+def request_nic_add(user, vm, nic):
+    nic = _clean_nic(nic)
+    errors = validation.nic_errors(vm.host, nic)
+    if errors:
+        raise Invalid(errors)
+    nic.setdefault("mac", new_mac())
+    with transaction.atomic():
+        return ops.start(user, vm.host, "nic.add", target=_target(vm),
+                         params={"uuid": vm.uuid, "name": vm.name, "nic": nic})
+
+
+def request_nic_remove(user, vm, nic):
+    with transaction.atomic():
+        return ops.start(user, vm.host, "nic.remove", target=_target(vm),
+                         params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac})
+
+
+def request_nic_update(user, vm, nic, changes):
+    """``changes``: any of type+source(+mode/portgroup), portgroup, link_state, model, mac,
+    inbound_average, outbound_average. Only what differs from the NIC is sent."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes.get("mac"):
+        changes["mac"] = validation.normalize_mac(changes["mac"])
+    if changes.get("source"):
+        changes.setdefault("type", nic.type)
+        same = (changes["type"] == nic.type and changes["source"] == nic.source
+                and changes.get("mode", nic.mode) == nic.mode
+                and changes.get("portgroup", nic.portgroup) == nic.portgroup)
+        if same:
+            for key in ("type", "source", "mode", "portgroup"):
+                changes.pop(key, None)
+    for key, current in (("model", nic.model), ("link_state", nic.link_state), ("mac", nic.mac)):
+        if changes.get(key) == current:
+            changes.pop(key)
+    if "portgroup" in changes and "source" not in changes and changes["portgroup"] == nic.portgroup:
+        changes.pop("portgroup")
+    if not changes:
+        raise Invalid({"non_field_errors": ["nothing to change"]})
+    spec = dict(changes)
+    if "portgroup" in spec and "source" not in spec:
+        spec.update(type=nic.type, source=nic.source)
+    errors = validation.nic_errors(vm.host, spec, ignore_nic=nic,
+                                   check_source=bool(spec.get("source")))
+    if errors:
+        raise Invalid(errors)
+    with transaction.atomic():
+        return ops.start(user, vm.host, "nic.update", target=_target(vm),
+                         params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac,
+                                 "changes": changes})

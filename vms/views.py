@@ -1,0 +1,173 @@
+"""VM pages. They read the database only; every change is an Operation (see vms.services)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from hosts.access import visible_hosts
+from hosts.models import HostInterface
+
+from . import addresses, services
+from .access import can_change_vm, visible_vms
+from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
+from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
+from .handlers import disk_paths
+from .models import Volume
+from .validation import normalize_mac
+
+
+def vm_list(request):
+    vms = visible_vms(request.user).select_related("host").prefetch_related("nics")
+    host = None
+    if request.GET.get("host"):
+        host = get_object_or_404(visible_hosts(request.user), pk=request.GET["host"])
+        vms = vms.filter(host=host)
+    vms = list(vms)
+    found = addresses.addresses_by_mac((vm.host_id, nic.mac) for vm in vms for nic in vm.nics.all())
+    rows = [(vm, [a for nic in vm.nics.all() for a in found.get((vm.host_id, nic.mac), [])])
+            for vm in vms]
+    return render(request, "vms/list.html", {
+        "rows": rows, "host": host, "hosts": visible_hosts(request.user),
+    })
+
+
+def _vm(request, pk):
+    vm = get_object_or_404(visible_vms(request.user).select_related("host"), pk=pk)
+    return vm
+
+
+def _sources(host):
+    return {
+        "networks": list(host.networks.values_list("name", "active")),
+        "bridges": list(HostInterface.objects.filter(host=host, kind="bridge").values_list("name", flat=True)),
+        "devices": list(HostInterface.objects.filter(host=host).exclude(
+            kind__in=("loopback", "tun/tap", "macvtap", "bridge")).values_list("name", flat=True)),
+    }
+
+
+def vm_detail(request, pk, nic_form=None):
+    vm = _vm(request, pk)
+    found = addresses.for_vm(vm)
+    nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
+    return render(request, "vms/detail.html", {
+        "vm": vm, "nics": nics, "disks": disk_paths(vm.xml),
+        "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
+        "nic_form": nic_form or NICForm(),
+        "sources": _sources(vm.host),
+        "operations": vm.host.operations.filter(target=f"domain:{vm.uuid}").select_related("user")[:15],
+    })
+
+
+def _require_change(request, vm):
+    if not can_change_vm(request.user, vm):
+        raise PermissionDenied("you may not change this VM")
+
+
+@require_POST
+def vm_action(request, pk, action):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    if action not in VM_ACTIONS:
+        raise Http404("no such action")
+    try:
+        op = services.request_action(request.user, vm, action)
+        messages.info(request, f"{ACTION_LABELS[action]}: operation #{op.pk} queued.")
+    except services.Invalid as exc:
+        messages.error(request, "; ".join(m for ms in exc.errors.values() for m in ms))
+    return redirect("vms:detail", pk=vm.pk)
+
+
+@require_POST
+def vm_delete(request, pk):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    op = services.request_delete(request.user, vm, request.POST.get("remove_disks") == "on")
+    messages.info(request, f"Deleting {vm.name} on {vm.host}: operation #{op.pk}.")
+    return redirect(f"{_list_url()}?host={vm.host_id}")
+
+
+def _list_url():
+    from django.urls import reverse
+
+    return reverse("vms:list")
+
+
+@require_POST
+def nic_add(request, pk):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    form = NICForm(request.POST)
+    if form.is_valid():
+        try:
+            op = services.request_nic_add(request.user, vm, form.cleaned_data)
+            messages.info(request, f"Adding a NIC: operation #{op.pk}.")
+            return redirect("vms:detail", pk=vm.pk)
+        except services.Invalid as exc:
+            add_errors(form, exc.errors)
+    return vm_detail(request, pk, nic_form=form)
+
+
+def nic_edit(request, pk, mac):
+    vm = _vm(request, pk)
+    nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+    initial = {"type": nic.type, "source": nic.source, "mode": nic.mode, "portgroup": nic.portgroup,
+               "model": nic.model or "virtio", "mac": nic.mac, "link_state": nic.link_state}
+    form = NICEditForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        _require_change(request, vm)
+        if form.is_valid():
+            changes = {k: v for k, v in form.cleaned_data.items()
+                       if k in form.changed_data and v not in ("", None)}
+            if "source" in changes or "type" in changes or "mode" in changes:
+                changes.update(type=form.cleaned_data["type"], source=form.cleaned_data["source"])
+                if form.cleaned_data["type"] == "direct":
+                    changes["mode"] = form.cleaned_data["mode"] or "bridge"
+            try:
+                op = services.request_nic_update(request.user, vm, nic, changes)
+                messages.info(request, f"Changing NIC {nic.mac}: operation #{op.pk}.")
+                return redirect("vms:detail", pk=vm.pk)
+            except services.Invalid as exc:
+                add_errors(form, exc.errors)
+    return render(request, "vms/nic_edit.html", {"vm": vm, "nic": nic, "form": form,
+                                                 "sources": _sources(vm.host)})
+
+
+@require_POST
+def nic_remove(request, pk, mac):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+    op = services.request_nic_remove(request.user, vm, nic)
+    messages.info(request, f"Removing NIC {nic.mac}: operation #{op.pk}.")
+    return redirect("vms:detail", pk=vm.pk)
+
+
+def vm_create(request):
+    hosts = visible_hosts(request.user)
+    host_pk = request.GET.get("host") or request.POST.get("host")
+    if not host_pk:
+        return render(request, "vms/create.html", {"hosts": hosts, "host": None})
+    host = get_object_or_404(hosts, pk=host_pk)
+    form = VMCreateForm(request.POST or None)
+    formset = NICFormSet(request.POST or None, prefix="nics")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        spec = dict(form.cleaned_data)
+        spec["nics"] = [f.cleaned_data for f in formset if f.cleaned_data and f.cleaned_data.get("source")]
+        spec = {k: v for k, v in spec.items() if v not in ("", None)}
+        try:
+            op = services.request_create(request.user, host, spec)
+            messages.info(request, f"Creating {spec['name']} on {host}: operation #{op.pk}.")
+            return redirect(f"{_list_url()}?host={host.pk}&op={op.pk}")
+        except services.Invalid as exc:
+            nic_errors = exc.errors.pop("nics", [])
+            add_errors(form, exc.errors)
+            filled = [f for f in formset if f.cleaned_data and f.cleaned_data.get("source")]
+            for sub, errors in zip(filled, nic_errors):
+                add_errors(sub, errors)
+    return render(request, "vms/create.html", {
+        "hosts": hosts, "host": host, "form": form, "formset": formset,
+        "sources": _sources(host), "pools": host.pools.all(),
+        "volumes": Volume.objects.filter(pool__host=host),
+    })
