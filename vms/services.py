@@ -59,15 +59,17 @@ def request_create(user, host, spec):
                          params={"name": spec["name"], "spec": spec})
 
 
-def request_action(user, vm, action):
+def request_action(user, vm, action, timeout=None):
     if action not in VM_ACTIONS:
         raise Invalid({"action": [f"unknown action {action!r}"]})
     allowed = ACTIONS_BY_STATE.get(vm.state, list(VM_ACTIONS))
     if action not in allowed:
         raise Invalid({"action": [f"{vm.name} is {vm.state}: you can {', '.join(allowed) or 'nothing'}"]})
+    params = {"uuid": vm.uuid, "name": vm.name}
+    if timeout is not None:
+        params["timeout"] = int(timeout)
     with transaction.atomic():
-        return ops.start(user, vm.host, VM_ACTIONS[action], target=_target(vm),
-                         params={"uuid": vm.uuid, "name": vm.name})
+        return ops.start(user, vm.host, VM_ACTIONS[action], target=_target(vm), params=params)
 
 
 def request_delete(user, vm, remove_disks=False):

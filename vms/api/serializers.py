@@ -102,6 +102,10 @@ class PoolSerializer(serializers.ModelSerializer):
                   "available", "volumes"]
 
 
+class ShutdownSerializer(serializers.Serializer):
+    timeout = serializers.IntegerField(required=False, min_value=1, max_value=600)
+
+
 class HostRefSerializer(serializers.Serializer):
     host = serializers.IntegerField()
 

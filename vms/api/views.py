@@ -12,7 +12,7 @@ from ..access import visible_vms
 from ..models import StoragePool
 from ..validation import normalize_mac
 from .serializers import (HostRefSerializer, NICSerializer, NICSpecSerializer,
-                          NICUpdateSerializer, PoolSerializer, VMCreateSerializer, VMSerializer)
+                          NICUpdateSerializer, PoolSerializer, ShutdownSerializer, VMCreateSerializer, VMSerializer)
 
 
 class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -66,11 +66,15 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
     def start(self, request, pk=None):
         return self._action("start")
 
-    @extend_schema(request=None, responses={202: OperationSerializer})
+    @extend_schema(request=ShutdownSerializer, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"])
     def shutdown(self, request, pk=None):
-        """ACPI power button; fails if the guest ignores it (then use destroy)."""
-        return self._action("shutdown")
+        """ACPI power button; the operation fails if the guest is not off after `timeout`
+        seconds (default 120): then use destroy (force off)."""
+        body = ShutdownSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._run(services.request_action, self.get_object(), "shutdown",
+                         body.validated_data.get("timeout"))
 
     @extend_schema(request=None, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"])
