@@ -117,3 +117,38 @@ def test_a_key_the_host_refuses_is_an_auth_error(admin_api, celery_worker, lab_h
     assert "authorized_keys" in sync.error
     assert host.status == Host.Status.ERROR
     assert not host.networks.exists()
+
+
+@pytest.fixture(scope="module")
+def solo_lab():
+    """A one-host lab of its own, because this module stops its libvirtd."""
+    import os
+
+    from hosts.services import public_key
+    from kvmweb.lab import create_lab, teardown_lab
+
+    prefix = os.environ.get("KVMWEB_TEST_LAB_PREFIX", "kvmt") + "s"
+    subnet = os.environ.get("KVMWEB_TEST_SOLO_SUBNET", "10.71.0.0/24")
+    try:
+        yield prefix, create_lab(1, [public_key()], prefix=prefix, subnet=subnet, guests=())[0]
+    finally:
+        teardown_lab(prefix=prefix)
+
+
+def test_libvirtd_not_running_is_said_plainly(admin_api, celery_worker, solo_lab):
+    import os
+    import signal
+
+    prefix, lab_host = solo_lab
+    host, sync = add_lab_host(admin_api, lab_host, name="solo")
+    assert sync.status == "succeeded"
+    os.kill(lab_host.libvirtd_pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists(f"/proc/{lab_host.libvirtd_pid}/cmdline")
+             or open(f"/proc/{lab_host.libvirtd_pid}/stat").read().split()[2] == "Z",
+             timeout=20, what="libvirtd to stop")
+    op = wait_operation(admin_api.post(f"/api/hosts/{host.pk}/sync/").json()["id"])
+    assert op.status == "failed"
+    assert "libvirtd is not running" in op.error
+    host.refresh_from_db()
+    assert host.status == Host.Status.OFFLINE
+    assert "libvirtd is not running" in host.status_reason
