@@ -196,7 +196,7 @@ def asgi_server(celery_worker, tmp_path_factory):
     proc.wait(20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright (no browser download)."""
     from playwright.sync_api import sync_playwright
@@ -212,6 +212,8 @@ def browser():
         )
         yield chromium
         chromium.close()
+    # Module scope: Playwright's event loop must be gone before tests that use async_to_sync.
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def login(page, base_url, username, password):
