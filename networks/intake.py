@@ -102,6 +102,7 @@ def edit_from_spec(network, changes):
     if spec.get("name") != network.name:
         return Intake(spec=spec, errors={"name": ["a network cannot be renamed; "
                                                   "create a new one instead"]})
+    spec = with_defaults(spec, facts)  # e.g. a cleared gateway or range: the subnet's defaults
     spec["own_bridge"] = network.bridge
     for key in ("start", "autostart"):
         spec.pop(key, None)

@@ -147,7 +147,8 @@ def _apply_ip(doc, spec, version):
     if ip is None:
         ip = doc.ips.add(family="ipv6") if version == 6 else doc.ips.add()
     net = ipaddress.ip_network(subnet)
-    ip.update(address=gateway, prefix=net.prefixlen, netmask=None)
+    if ip.interface is None or str(ip.interface) != f"{gateway}/{net.prefixlen}":
+        ip.update(address=gateway, prefix=net.prefixlen, netmask=None)  # else keep its spelling
     hosts = (spec.get("static_hosts") or []) if version == 4 else []
     if version == 4:
         ip.tftp_root = spec.get("tftp_root") or None
