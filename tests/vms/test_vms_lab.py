@@ -101,10 +101,10 @@ def test_tiny_linux_guest_nics_end_to_end(admin_api, celery_worker, lab_hosts, t
     started = time.monotonic()
     op = op_ok(admin_api, admin_api.post("/api/vms/", {
         "host": host.pk, "name": "tiny1", "memory_mib": 128, "vcpus": 1, "boot": "kernel",
-        "kernel": kernel, "initrd": initrd,
+        "kernel": kernel, "initrd": initrd, "domain_type": "qemu",
         "cmdline": "console=ttyS0 panic=-1 loglevel=4 kvmweb.ping=192.168.122.1",
         "nics": [{"type": "network", "source": "default"}]}, format="json"))
-    assert "domain type" in op.log
+    assert "domain type qemu" in op.log
     mac = op.params["spec"]["nics"][0]["mac"]
     wait_for(lambda: mac in domifaddr_lease(lab_host, "tiny1"), timeout=120, what="a lease for tiny1")
     print(f"created and leased in {time.monotonic() - started:.1f}s")
@@ -119,22 +119,25 @@ def test_tiny_linux_guest_nics_end_to_end(admin_api, celery_worker, lab_hosts, t
     lease_ip = domifaddr_lease(lab_host, "tiny1")[mac]
     assert {"ip": lease_ip, "source": "lease"}.items() <= nics[0]["addresses"][0].items()
 
-    # Link down: the guest's pings stop, counters freeze -- and then equal virsh domifstat.
+    # Link down: the guest sends nothing more (its tx counter freezes); what the host sends
+    # towards it (rx: IPv6 RAs, ARP) still counts. kvmweb's counters sit between two virsh reads.
     op_ok(admin_api, admin_api.patch(f"{url}/nics/{mac}/", {"link_state": "down"}, format="json"))
     assert "down" in lab_run(lab_host, "virsh", "domif-getlink", "tiny1", mac)
     time.sleep(2)
     frozen = _counters(lab_host, "tiny1", target)
     time.sleep(7)
-    assert _counters(lab_host, "tiny1", target) == frozen
+    assert _counters(lab_host, "tiny1", target)[1] == frozen[1]
+    virsh_before = domifstat(lab_host, "tiny1", target)
     refresh(admin_api, host)
+    virsh_after = domifstat(lab_host, "tiny1", target)
     stats = admin_api.get(f"{url}/nics/{mac}/").json()["stats"]
-    virsh_stats = domifstat(lab_host, "tiny1", target)
-    assert (stats["rx_bytes"], stats["rx_pkts"], stats["tx_bytes"], stats["tx_pkts"]) == \
-        (virsh_stats["rx_bytes"], virsh_stats["rx_packets"], virsh_stats["tx_bytes"],
-         virsh_stats["tx_packets"])
+    for ours, theirs in (("rx_bytes", "rx_bytes"), ("rx_pkts", "rx_packets"),
+                         ("tx_bytes", "tx_bytes"), ("tx_pkts", "tx_packets")):
+        assert virsh_before[theirs] <= stats[ours] <= virsh_after[theirs], (ours, stats, virsh_after)
+    assert stats["tx_pkts"] == frozen[1]
     op_ok(admin_api, admin_api.patch(f"{url}/nics/{mac}/", {"link_state": "up"}, format="json"))
-    wait_for(lambda: all(a > b for a, b in zip(_counters(lab_host, "tiny1", target), frozen)),
-             timeout=30, what="traffic after link up")
+    wait_for(lambda: _counters(lab_host, "tiny1", target)[1] > frozen[1],
+             timeout=30, what="the guest sending again after link up")
 
     # Hot-plug a second NIC, then remove it.
     op = op_ok(admin_api, admin_api.post(f"{url}/nics/", {"type": "network", "source": "default"},
