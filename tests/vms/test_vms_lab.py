@@ -162,10 +162,18 @@ def test_tiny_linux_guest_nics_end_to_end(admin_api, celery_worker, lab_hosts, t
     assert (kind, source) == ("bridge", "br-test")
     assert bridge_ports(lab_host)[target] == "br-test"
     assert "network" in op.xml_before and "br-test" in op.xml_after
-    if "refused" in op.log:
-        assert "the guest sees a NEW NIC" in op.log
+    assert "in place" in op.log  # libvirt 9.0 moves network(bridge) -> bridge live
     nic = admin_api.get(f"{url}/nics/{mac}/").json()
     assert (nic["type"], nic["source"], nic["target"]) == ("bridge", "br-test", target)
+
+    # bridge -> macvtap cannot be changed live: kvmweb replugs and says the guest sees a new NIC.
+    op = op_ok(admin_api, admin_api.patch(f"{url}/nics/{mac}/", {"type": "direct", "source": "eth0",
+                                                                 "mode": "bridge"}, format="json"))
+    assert "refused to change the source live" in op.log and "the guest sees a NEW NIC" in op.log
+    dumpxml = lab_run(lab_host, "virsh", "dumpxml", "tiny1")
+    assert "<interface type='direct'>" in dumpxml and "<source dev='eth0' mode='bridge'/>" in dumpxml
+    assert [row[4] for row in domiflist(lab_host, "tiny1")] == [mac]
+    assert "<source dev='eth0' mode='bridge'/>" in lab_run(lab_host, "virsh", "dumpxml", "--inactive", "tiny1")
 
     op_ok(admin_api, admin_api.delete(f"{url}/"))
     assert "tiny1" not in lab_run(lab_host, "virsh", "list", "--all", "--name")
