@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from hosts.access import visible_hosts
 from hosts.models import HostInterface
+from operations.models import Operation
 
 from . import addresses, services
 from .access import can_change_vm, visible_vms
@@ -28,8 +29,10 @@ def vm_list(request):
     found = addresses.addresses_by_mac((vm.host_id, nic.mac) for vm in vms for nic in vm.nics.all())
     rows = [(vm, [a for nic in vm.nics.all() for a in found.get((vm.host_id, nic.mac), [])])
             for vm in vms]
+    ops = Operation.objects.filter(host__in=[host] if host else visible_hosts(request.user),
+                                   action__regex=r"^(vm|nic)\.").select_related("user")[:10]
     return render(request, "vms/list.html", {
-        "rows": rows, "host": host, "hosts": visible_hosts(request.user),
+        "rows": rows, "host": host, "hosts": visible_hosts(request.user), "operations": ops,
     })
 
 
