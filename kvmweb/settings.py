@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "hosts",
     "networks",
     "vms",
+    "hostnet",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from hostnet.api.views import HostNetworkViewSet
 from hosts.api.views import HostViewSet
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
@@ -15,6 +16,7 @@ router.register("hosts", HostViewSet, basename="host")
 router.register("operations", OperationViewSet, basename="operation")
 router.register("networks", NetworkViewSet, basename="network")
 router.register("vms", VMViewSet, basename="vm")
+router.register("hostnet", HostNetworkViewSet, basename="hostnet")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
@@ -25,6 +27,7 @@ urlpatterns = [
     path("operations/", include("operations.urls")),
     path("networks/", include("networks.urls")),
     path("vms/", include("vms.urls")),
+    path("hostnet/", include("hostnet.urls")),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -30,6 +30,7 @@ def list_interfaces():
     with IPRoute() as ipr:
         links = list(ipr.get_links())
         addrs = list(ipr.get_addr())
+        routes = _routes(ipr)
     by_index = {link["index"]: link.get_attr("IFLA_IFNAME") for link in links}
     addresses = {}
     for addr in addrs:
@@ -64,7 +65,57 @@ def list_interfaces():
                 "rx_dropped": stats["rx_dropped"], "tx_dropped": stats["tx_dropped"],
             } if stats else {},
         })
+        result[-1]["stats"].update(_bridge_facts(link), **_max_mtu(link))
+        if link["index"] in routes:
+            result[-1]["stats"]["routes"] = routes[link["index"]]
     return result
+
+
+_PORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
+
+
+def _bridge_facts(link):
+    """Extra keys kept in the record's ``stats``: a bridge's STP settings, a port's STP state."""
+    info = link.get_attr("IFLA_LINKINFO")
+    facts = {}
+    if not info:
+        return facts
+    data = info.get_attr("IFLA_INFO_DATA")
+    if info.get_attr("IFLA_INFO_KIND") == "bridge" and data is not None:
+        facts["stp"] = bool(data.get_attr("IFLA_BR_STP_STATE"))
+        facts["forward_delay"] = (data.get_attr("IFLA_BR_FORWARD_DELAY") or 0) // 100
+    slave = info.get_attr("IFLA_INFO_SLAVE_DATA")
+    if info.get_attr("IFLA_INFO_SLAVE_KIND") == "bridge" and slave is not None:
+        facts["port_state"] = _PORT_STATES.get(slave.get_attr("IFLA_BRPORT_STATE"), "unknown")
+    return facts
+
+
+def _max_mtu(link):
+    value = link.get_attr("IFLA_MAX_MTU")
+    return {"max_mtu": value} if value else {}
+
+
+def _routes(ipr):
+    """Routes of the main table we would have to move with an address (not kernel-made ones),
+    by output interface index."""
+    by_oif = {}
+    for route in ipr.get_routes(table=254):
+        if route["proto"] == 2 or route["type"] != 1:  # RTPROT_KERNEL, RTN_UNICAST
+            continue
+        family = "inet6" if route["family"] == 10 else "inet"
+        dst = route.get_attr("RTA_DST")
+        if dst and dst.startswith(("fe80:", "ff")):
+            continue
+        oif = route.get_attr("RTA_OIF")
+        if oif is None:
+            continue
+        by_oif.setdefault(oif, []).append({
+            "family": family,
+            "dst": f"{dst}/{route['dst_len']}" if dst else "default",
+            "gateway": route.get_attr("RTA_GATEWAY") or "",
+            "metric": route.get_attr("RTA_PRIORITY") or 0,
+        })
+    return by_oif
 
 
 def nft_ruleset():

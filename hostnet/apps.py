@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class HostnetConfig(AppConfig):
+    name = "hostnet"
+    verbose_name = "host networking"
+
+    def ready(self):
+        from . import services  # noqa: F401 - registers the operation handlers

@@ -1,0 +1,272 @@
+"""Host network changes, applied safely: save state, arm the on-host rollback, apply, prove the
+management path over a NEW SSH session and a NEW libvirt connection, then disarm and persist.
+
+If the proof fails nothing more is sent over the broken path: the host restores itself at the
+deadline (kvmweb.virt.rollback), kvmweb reconnects, checks the saved state is back, and the
+Operation ends "rolled back" with the reason. Runs in Celery workers only.
+"""
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from django.utils import timezone
+
+from hosts import services as host_services
+from kvmweb.virt import connection, hostconfig, hostnet, persist, remote, rollback
+from kvmweb.virt.errors import VirtError
+from operations import services as ops
+from operations.models import Operation
+
+from . import plans
+
+# Where the rollback state and watchdog live on the host. /run/kvmweb on real hosts; the lab
+# points it at a directory private to each lab host.
+RUN_DIR = os.environ.get("KVMWEB_HOSTNET_RUN_DIR", "/run/kvmweb")
+LOCK_TARGET = "host-network"  # one network change per host at a time
+RECONNECT_SECONDS = 60
+MARGIN = 0.5  # a proof must end this long before the deadline to count
+
+
+def start(user, host, action, params, force=False):
+    """Validate against the read model and create the Operation (raises plans.PlanError)."""
+    plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
+    return ops.start(user, host, f"hostnet.{action}", target=LOCK_TARGET,
+                     params={**params, "force": bool(force), "preview": plan})
+
+
+def read_model(host):
+    return [{"name": i.name, "kind": i.kind, "mac": i.mac, "mtu": i.mtu, "master": i.master,
+             "parent": i.parent, "up": i.up, "addresses": i.addresses, "stats": i.stats}
+            for i in host.interfaces.all()]
+
+
+def _timed(seconds, func, *args):
+    """remote.run with a time limit (a call over a cut path may never return)."""
+    box = {}
+
+    def target():
+        try:
+            box["value"] = func(*args)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(max(0.1, seconds))
+    if thread.is_alive():
+        raise VirtError(f"no answer within {seconds:.1f} s", VirtError.TIMEOUT)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def prove(target, gateway=None, limit=10.0):
+    """The management path works: a new SSH session runs Python, a new libvirt connection
+    answers, and (if it answered before) the host reaches its gateway. Returns timings."""
+    started = time.monotonic()
+    remote.forget(target)
+    connection.drop(target)
+    timings = {}
+    _timed(limit, remote.run, target, hostconfig.alive)
+    timings["ssh"] = time.monotonic() - started
+
+    def libvirt_answers():
+        conn = connection.open_connection(target, keepalive=None)
+        try:
+            return conn.getHostname()
+        finally:
+            conn.close()
+
+    _timed(max(0.1, limit - (time.monotonic() - started)), libvirt_answers)
+    timings["libvirt"] = time.monotonic() - started - timings["ssh"]
+    if gateway:
+        ok = _timed(max(0.1, limit - (time.monotonic() - started)), remote.run, target,
+                    hostconfig.ping, gateway, 1.0, 2)
+        if not ok:
+            raise VirtError(f"the host no longer reaches its gateway {gateway}", VirtError.TIMEOUT)
+        timings["gateway"] = time.monotonic() - started - timings["ssh"] - timings["libvirt"]
+    return timings
+
+
+def _gateway(plan, live):
+    mgmt = plan.get("management_interface")
+    for rec in live:
+        if rec["name"] == mgmt:
+            for route in (rec.get("stats") or {}).get("routes", []):
+                if route["dst"] == "default" and route.get("gateway") and route["family"] == "inet":
+                    return route["gateway"]
+    return None
+
+
+def _finish_rolled_back(op, reason, detail=""):
+    ops.report(op, f"rolled back: {reason}" + (f" ({detail})" if detail else ""), progress=100,
+               status=Operation.Status.ROLLED_BACK, error=reason, finished=timezone.now())
+
+
+def _wait_for_restore(op, target, token, state, deadline):
+    """The path is broken: touch nothing, let the host restore itself, then reconnect."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ops.report(op, f"waiting for the host to restore itself: {left:.0f} s left",
+                   progress=70, params={**op.params, "countdown": round(left)})
+        time.sleep(min(1.0, left))
+    remote.forget(target)
+    connection.drop(target)
+    give_up = time.monotonic() + RECONNECT_SECONDS
+    last = None
+    while time.monotonic() < give_up:
+        try:
+            result = _timed(15, remote.run, target, hostconfig.rollback_result, token, RUN_DIR)
+            if result is None:
+                time.sleep(0.5)
+                continue
+            left = _timed(15, remote.run, target, hostconfig.rollback_differences, state)
+            return result, left
+        except VirtError as exc:
+            last = exc
+            remote.forget(target)
+            time.sleep(1)
+    raise VirtError(f"the host did not come back within {RECONNECT_SECONDS} s after its rollback "
+                    f"deadline: {last}", VirtError.TIMEOUT)
+
+
+def safe_apply(op, plan):
+    """Arm, apply, prove, disarm. Returns proof timings; ends the op itself on rollback."""
+    host, target = op.host, op.host.target()
+    timeout = plan["timeout"]
+    token = f"op{op.pk}-{uuid.uuid4().hex[:8]}"
+    gateway = op.params.get("gateway_check")
+    ops.report(op, f"saving the state of {', '.join(plan['involved'])} and arming the rollback "
+               f"on the host ({RUN_DIR}/rollback-{token}.json, restores itself in {timeout} s "
+               "unless proven)", progress=20)
+    state = remote.run(target, hostconfig.arm, token, plan["involved"], plan["created"], timeout,
+                       Path(rollback.__file__).read_text(), RUN_DIR)
+    deadline = time.monotonic() + timeout
+    op.params = {**op.params, "rollback_token": token, "saved_state": state}
+    ops.report(op, f"armed: watchdog pid {state.get('watchdog_pid')} restores at "
+               f"{time.strftime('%H:%M:%S', time.localtime(state['deadline']))}; applying "
+               f"{len(plan['steps'])} steps", progress=30)
+    applied_at = time.monotonic()
+    try:
+        result = _timed(deadline - time.monotonic() - MARGIN, remote.run, target,
+                        hostconfig.apply, plan["steps"])
+    except VirtError as exc:
+        ops.report(op, f"no answer to the change itself ({exc}); not touching the host over "
+                   "this path")
+        result = None
+    if result and result["error"]:
+        ops.report(op, f"the host refused {result['error']}; restoring the saved state now")
+        restored = remote.run(target, hostconfig.restore_now, token, RUN_DIR)
+        reason = f"the host refused the change: {result['error']}"
+        detail = "state restored" if restored["ok"] else f"left: {restored['differences']}"
+        _finish_rolled_back(op, reason, detail)
+        return None
+    proof_error = None
+    if result is not None:
+        ops.report(op, f"applied in {result['seconds'] * 1000:.0f} ms; proving the management "
+                   "path over a new SSH session and a new libvirt connection", progress=50)
+        try:
+            timings = prove(target, gateway, limit=deadline - time.monotonic() - MARGIN)
+        except VirtError as exc:
+            proof_error = str(exc)
+        else:
+            proven_at = time.monotonic()
+            verdict = _timed(10, remote.run, target, hostconfig.disarm, token, RUN_DIR)
+            if verdict == "disarmed":
+                op.params = {**op.params, "apply_to_proven": proven_at - applied_at,
+                             "proof": timings}
+                ops.report(op, f"proven in {proven_at - applied_at:.2f} s (ssh "
+                           f"{timings['ssh']:.2f} s, libvirt {timings['libvirt']:.2f} s"
+                           + (f", gateway {gateway} answers" if gateway else "")
+                           + "); rollback disarmed", progress=80)
+                return timings
+            proof_error = "the proof came after the deadline; the host was already restoring"
+    else:
+        proof_error = "the change itself did not answer"
+    ops.report(op, f"proof failed: {proof_error}. The host restores itself at the deadline; "
+               "waiting, then reconnecting", progress=60)
+    outcome, left = _wait_for_restore(op, target, token, state, deadline)
+    took = outcome["finished_at"] - state["armed_at"]
+    op.params = {**op.params, "self_restore_seconds": took}
+    if left:
+        raise VirtError(f"the host restored itself but differs from the saved state: {left}",
+                        VirtError.REMOTE, retryable=False)
+    host_services.sync(host)
+    _finish_rolled_back(op, f"kvmweb could not reach the host after the change: {proof_error}",
+                        f"the host restored its saved state {took:.1f} s after arming; "
+                        "kvmweb reaches it again")
+    return None
+
+
+def _persist(op, plan, live):
+    if not plan.get("persist"):
+        ops.report(op, "runtime only: nothing written; the change is gone after a reboot")
+        return
+    if plan["action"] == "port_move":
+        ops.report(op, "a VM's tap port is re-created by libvirt when the VM starts: nothing "
+                   "to persist for a port move")
+        return
+    target = op.host.target()
+    manager = remote.run(target, hostconfig.detect_manager)
+    if manager == "none":
+        ops.report(op, "no known network manager on the host: the change is runtime only")
+        return
+    records = [r for r in plan["result"] if r.get("kind") != "tun/tap"]
+    files = persist.render(manager, records, why=f"operation {op.pk}: {plan['summary']}")
+    remove = [p for name in plan.get("removed", []) for p in persist.paths_for(manager, name)]
+    if manager == "ifupdown":
+        main = remote.run(target, hostconfig.read_file, "/etc/network/interfaces") or ""
+        clash = [r["name"] for r in records if f"iface {r['name']} " in main]
+        if clash:
+            ops.report(op, f"note: /etc/network/interfaces also configures {', '.join(clash)}; "
+                       "remove those stanzas or ifup will see two definitions")
+    written = remote.run(target, hostconfig.write_files, files, remove)
+    for path in written:
+        text = files.get(path)
+        ops.report(op, f"{manager}: wrote {path}" + (f"\n{text}" if text else ""))
+    op.params = {**op.params, "persisted": {"manager": manager, "files": files,
+                                            "removed": remove}}
+    ops.report(op, None)
+
+
+def run_change(op):
+    """The one handler behind every hostnet.* action."""
+    action = op.action.split(".", 1)[1]
+    host_services.configure_virt()
+    target = op.host.target()
+    live = remote.run(target, hostnet.list_interfaces)
+    try:
+        plan = plans.build(action, dict(op.params), live, op.host.address,
+                           force=op.params.get("force", False))
+    except plans.PlanError as exc:
+        raise VirtError(f"refused on the host's live state (nothing was sent): {exc}",
+                        VirtError.INVALID, retryable=False) from exc
+    if plan["steps"] != op.params.get("preview", {}).get("steps"):
+        ops.report(op, "the host changed since the preview; applying the plan for its live state")
+    gateway = _gateway(plan, live)
+    if gateway and _timed(5, remote.run, target, hostconfig.ping, gateway, 1.0, 2):
+        op.params = {**op.params, "gateway_check": gateway}
+    op.params = {**op.params, "plan": plan}
+    ops.report(op, "plan:\n" + "\n".join(f"  {n + 1}. {hostconfig.describe(s)}"
+                                         for n, s in enumerate(plan["steps"]))
+               + "".join(f"\nnote: {n}" for n in plan["notes"]), progress=10)
+    if plan.get("force"):
+        ops.report(op, "safety checks for the management path were overridden ('I know')")
+    if safe_apply(op, plan) is None:
+        return
+    _persist(op, plan, live)
+    if action == "port_move":
+        ops.report(op, f"libvirt's live XML still names {plan['old_bridge']} as the source of "
+                   f"{op.params['port']} until the VM's NIC is updated (vms: edit the NIC); "
+                   "kvmweb did not change it")
+    host_services.sync(op.host)
+    ops.report(op, "host interfaces re-read", progress=95)
+
+
+for _action in plans.ACTIONS:
+    ops.handler(f"hostnet.{_action}")(run_change)

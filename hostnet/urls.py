@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "hostnet"
+urlpatterns = [
+    path("<int:host_pk>/", views.host_network, name="host"),
+    path("<int:host_pk>/<str:action>/", views.change, name="change"),
+]

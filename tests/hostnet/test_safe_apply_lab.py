@@ -1,0 +1,107 @@
+"""The safe-apply core on real lab hosts: bridge over the uplink while an SSH session stays
+open, and a change that cuts the host off on purpose and is rolled back by the host itself.
+Effects are checked with `ip -j addr`, `bridge -j link` and `ip -j route` on the host."""
+
+import json
+import subprocess
+import time
+
+import pytest
+from django.conf import settings
+
+from hosts.services import configure_virt, sync
+from tests.conftest import add_lab_host, lab_run, wait_operation
+from tests.hostnet.conftest import addrs
+
+pytestmark = [pytest.mark.lab, pytest.mark.django_db(transaction=True)]
+
+
+def change(api, host, action, **params):
+    response = api.post(f"/api/hostnet/{host.pk}/{action}/", params, format="json")
+    assert response.status_code == 202, response.content
+    return wait_operation(response.json()["id"], timeout=180)
+
+
+def ports(lab_host):
+    return {p["ifname"]: p for p in json.loads(lab_run(lab_host, "bridge", "-j", "link"))}
+
+
+def default_route(lab_host):
+    return [r for r in json.loads(lab_run(lab_host, "ip", "-j", "route")) if r["dst"] == "default"]
+
+
+@pytest.fixture
+def kvm1(admin_api, celery_worker, lab_hosts, lab_reset):
+    host, op = add_lab_host(admin_api, lab_hosts[0])
+    assert op.status == "succeeded", op.error
+    return host
+
+
+def ssh_ticker(lab_host):
+    wrapper = configure_virt().wrapper
+    return subprocess.Popen(
+        [str(wrapper), "-i", str(settings.KVMWEB_SSH_KEY), "-o", "BatchMode=yes",
+         f"root@{lab_host.address}", "while sleep 0.5; do echo tick; done"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+
+
+def ticks_for(proc, seconds):
+    end, got = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        got += line.strip() == "tick"
+    return got
+
+
+def test_bridge_over_uplink_keeps_ssh_session_and_management(admin_api, kvm1, lab_hosts):
+    lab = lab_hosts[0]
+    mac = addrs(lab)["eth0"]["address"]
+    ticker = ssh_ticker(lab)
+    try:
+        assert ticks_for(ticker, 1.5) >= 1
+        op = change(admin_api, kvm1, "bridge_create", name="kbr0", uplink="eth0", stp=False,
+                    persist=False)
+        assert op.status == "succeeded", (op.error, op.log)
+        assert "proven in" in op.log and "rollback disarmed" in op.log
+        assert ticks_for(ticker, 2) >= 2, "the SSH session opened before the change stopped"
+        assert ticker.poll() is None
+    finally:
+        ticker.kill()
+    now = addrs(lab)
+    assert [a["local"] for a in now["kbr0"]["addr_info"] if a["family"] == "inet"] == [lab.address]
+    assert not [a for a in now["eth0"]["addr_info"] if a["family"] == "inet"]
+    assert now["kbr0"]["address"] == mac
+    assert ports(lab)["eth0"]["master"] == "kbr0"
+    assert [r["dev"] for r in default_route(lab)] == ["kbr0"]
+    sync(kvm1)  # kvmweb still reaches the host
+    assert kvm1.interfaces.get(name="eth0").master == "kbr0"
+
+
+def test_cut_off_host_restores_itself_and_operation_says_rolled_back(admin_api, kvm1, lab_hosts):
+    lab = lab_hosts[0]
+    # A RHEL-like host (strict reverse-path filter): with the address left on the enslaved
+    # uplink, packets arriving through the bridge are dropped, and the host is cut off.
+    lab_run(lab, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1")
+    before = addrs(lab)
+    refused = admin_api.post(f"/api/hostnet/{kvm1.pk}/bridge_create/",
+                             {"name": "kbr1", "uplink": "eth0", "move_addresses": False},
+                             format="json")
+    assert refused.status_code == 400
+    assert "management address" in refused.json()["move_addresses"][0]
+    started = time.monotonic()
+    op = change(admin_api, kvm1, "bridge_create", name="kbr1", uplink="eth0",
+                move_addresses=False, force=True, timeout=10, persist=False)
+    took = time.monotonic() - started
+    assert op.status == "rolled_back", (op.error, op.log)
+    assert "could not reach the host" in op.error
+    assert "restored its saved state" in op.log
+    assert op.params["self_restore_seconds"] < 12
+    assert took < 60
+    now = addrs(lab)
+    assert "kbr1" not in now
+    assert now["eth0"]["addr_info"] == before["eth0"]["addr_info"]
+    assert "eth0" not in ports(lab)
+    assert [r["dev"] for r in default_route(lab)] == ["eth0"]
+    sync(kvm1)
