@@ -112,6 +112,10 @@ def _live_change(op, dom, mac, changes):
         domains.update(dom, live.get_xml(), LIVE)
         ops.report(op, "changed the running NIC in place (updateDeviceFlags, live)", progress=50)
     except VirtError as exc:
+        if "qdisc" in str(exc):
+            raise VirtError(f"{exc} — the host's kernel lacks a traffic-control module libvirt "
+                            "uses for bandwidth limits (modprobe sch_htb sch_sfq on the host); "
+                            "nothing was saved in the VM's config", retryable=False) from exc
         if not wants_source and "portgroup" not in changes:
             raise
         new = _find(dom, mac, inactive=False)
