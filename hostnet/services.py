@@ -63,15 +63,31 @@ def _timed(seconds, func, *args):
     return box.get("value")
 
 
-def prove(target, gateway=None, limit=10.0):
+def _forget_in_background(target):
+    """Drop the old SSH context and pooled libvirt connection without waiting: closing them
+    over a cut path can block until their keepalives give up."""
+    remote.forget(target)  # sends a shutdown message; does not wait
+    thread = threading.Thread(target=connection.drop, args=(target,), daemon=True,
+                              name="hostnet-drop")
+    thread.start()
+    thread.join(0.2)  # it leaves the pool at once; only closing may block
+
+
+def prove(target, gateway=None, deadline=None):
     """The management path works: a new SSH session runs Python, a new libvirt connection
-    answers, and (if it answered before) the host reaches its gateway. Returns timings."""
+    answers, and (if it answered before) the host reaches its gateway, all before ``deadline``
+    (time.monotonic()). Returns timings; raises VirtError saying which proof failed."""
     started = time.monotonic()
-    remote.forget(target)
-    connection.drop(target)
+    deadline = deadline or started + 30
+    _forget_in_background(target)
     timings = {}
-    _timed(limit, remote.run, target, hostconfig.alive)
-    timings["ssh"] = time.monotonic() - started
+
+    def budget(what):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise VirtError(f"no time left before the rollback deadline for {what}",
+                            VirtError.TIMEOUT)
+        return left
 
     def libvirt_answers():
         conn = connection.open_connection(target, keepalive=None)
@@ -80,14 +96,25 @@ def prove(target, gateway=None, limit=10.0):
         finally:
             conn.close()
 
-    _timed(max(0.1, limit - (time.monotonic() - started)), libvirt_answers)
-    timings["libvirt"] = time.monotonic() - started - timings["ssh"]
+    def ssh_answers():
+        return remote.run(target, hostconfig.alive)
+
+    for name, call in (("ssh", ssh_answers), ("libvirt", libvirt_answers)):
+        step = time.monotonic()
+        try:
+            _timed(budget(f"a new {name} connection"), call)
+        except VirtError as exc:
+            what = "SSH session" if name == "ssh" else "libvirt connection (qemu+ssh)"
+            raise VirtError(f"a new {what} failed after {time.monotonic() - step:.1f} s: {exc}",
+                            exc.code) from exc
+        timings[name] = time.monotonic() - step
     if gateway:
-        ok = _timed(max(0.1, limit - (time.monotonic() - started)), remote.run, target,
-                    hostconfig.ping, gateway, 1.0, 2)
+        step = time.monotonic()
+        ok = _timed(budget("the gateway ping"), remote.run, target, hostconfig.ping, gateway,
+                    1.0, 2)
         if not ok:
             raise VirtError(f"the host no longer reaches its gateway {gateway}", VirtError.TIMEOUT)
-        timings["gateway"] = time.monotonic() - started - timings["ssh"] - timings["libvirt"]
+        timings["gateway"] = time.monotonic() - step
     return timings
 
 
@@ -115,8 +142,7 @@ def _wait_for_restore(op, target, token, state, deadline):
         ops.report(op, f"waiting for the host to restore itself: {left:.0f} s left",
                    progress=70, params={**op.params, "countdown": round(left)})
         time.sleep(min(1.0, left))
-    remote.forget(target)
-    connection.drop(target)
+    _forget_in_background(target)
     give_up = time.monotonic() + RECONNECT_SECONDS
     last = None
     while time.monotonic() < give_up:
@@ -171,7 +197,7 @@ def safe_apply(op, plan):
         ops.report(op, f"applied in {result['seconds'] * 1000:.0f} ms; proving the management "
                    "path over a new SSH session and a new libvirt connection", progress=50)
         try:
-            timings = prove(target, gateway, limit=deadline - time.monotonic() - MARGIN)
+            timings = prove(target, gateway, deadline=deadline - MARGIN)
         except VirtError as exc:
             proof_error = str(exc)
         else:
@@ -196,7 +222,10 @@ def safe_apply(op, plan):
     if left:
         raise VirtError(f"the host restored itself but differs from the saved state: {left}",
                         VirtError.REMOTE, retryable=False)
-    host_services.sync(host)
+    try:
+        host_services.sync(host)
+    except VirtError as exc:
+        ops.report(op, f"re-reading the host after its rollback failed: {exc}")
     _finish_rolled_back(op, f"kvmweb could not reach the host after the change: {proof_error}",
                         f"the host restored its saved state {took:.1f} s after arming; "
                         "kvmweb reaches it again")

@@ -63,6 +63,7 @@ def test_bridge_over_uplink_keeps_ssh_session_and_management(admin_api, kvm1, la
         assert ticks_for(ticker, 1.5) >= 1
         op = change(admin_api, kvm1, "bridge_create", name="kbr0", uplink="eth0", stp=False,
                     persist=False)
+        print(op.log)
         assert op.status == "succeeded", (op.error, op.log)
         assert "proven in" in op.log and "rollback disarmed" in op.log
         assert ticks_for(ticker, 2) >= 2, "the SSH session opened before the change stopped"
@@ -94,6 +95,7 @@ def test_cut_off_host_restores_itself_and_operation_says_rolled_back(admin_api, 
     op = change(admin_api, kvm1, "bridge_create", name="kbr1", uplink="eth0",
                 move_addresses=False, force=True, timeout=10, persist=False)
     took = time.monotonic() - started
+    print(op.log)
     assert op.status == "rolled_back", (op.error, op.log)
     assert "could not reach the host" in op.error
     assert "restored its saved state" in op.log
