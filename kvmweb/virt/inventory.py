@@ -47,7 +47,7 @@ def host_facts(conn):
     }
 
 
-def _network_record(net):
+def network_record(net):
     xml = call(net.XMLDesc, 0)
     model = Network.from_xml(xml)
     active = bool(call(net.isActive))
@@ -134,7 +134,7 @@ def collect(conn):
     stats_flags = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_INTERFACE
     domain_stats = call(conn.getAllDomainStats, stats_flags, 0)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        nets = list(pool.map(_network_record, networks))
+        nets = list(pool.map(network_record, networks))
         doms = list(pool.map(lambda pair: _domain_record(*pair), domain_stats))
     return {"networks": nets, "domains": doms}
 

@@ -11,7 +11,7 @@ import libvirt
 
 from .connection import call, ensure_event_loop, get_connection
 from .errors import VirtError
-from .inventory import _network_record  # one network's record, exactly as a full sync stores it
+from .inventory import network_record
 from .xml import Network
 
 UPDATE_COMMANDS = {
@@ -89,7 +89,7 @@ def xml_desc(net, inactive=False):
 
 def record(net):
     """Everything the read model stores about this one network (as inventory.collect does)."""
-    return _network_record(net)
+    return network_record(net)
 
 
 def update(net, command, section, parent_index, fragment):
