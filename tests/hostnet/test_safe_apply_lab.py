@@ -2,6 +2,7 @@
 open, and a change that cuts the host off on purpose and is rolled back by the host itself.
 Effects are checked with `ip -j addr`, `bridge -j link` and `ip -j route` on the host."""
 
+import ipaddress
 import json
 import subprocess
 import time
@@ -107,3 +108,66 @@ def test_cut_off_host_restores_itself_and_operation_says_rolled_back(admin_api, 
     assert "eth0" not in ports(lab)
     assert [r["dev"] for r in default_route(lab)] == ["eth0"]
     sync(kvm1)
+
+
+def ifquery(lab_host, path, name):
+    """ifupdown's own parser: {option: value} of the stanza for ``name`` in ``path``."""
+    out = lab_run(lab_host, "ifquery", "--interfaces", path, name)
+    options = dict(line.replace("_", "-", 1).split(": ", 1) if line.split(": ")[0].count("_")
+                   else line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    if "netmask" in options:  # ifquery splits "address A/P" into address + netmask
+        options["address"] = str(ipaddress.ip_interface(
+            f"{options['address']}/{options.pop('netmask')}").with_prefixlen)
+    return options
+
+
+def test_persisted_ifupdown_files_parse_and_describe_the_live_state(admin_api, kvm1, lab_hosts):
+    lab = lab_hosts[0]
+    op = change(admin_api, kvm1, "bridge_create", name="kbr2", uplink="eth0", persist=True)
+    assert op.status == "succeeded", (op.error, op.log)
+    assert "ifupdown: wrote /etc/network/interfaces.d/kvmweb-kbr2" in op.log
+    bridge = ifquery(lab, "/etc/network/interfaces.d/kvmweb-kbr2", "kbr2")
+    live = addrs(lab)
+    inet = [f"{a['local']}/{a['prefixlen']}" for a in live["kbr2"]["addr_info"]
+            if a["family"] == "inet"]
+    assert bridge["address"] == inet[0]
+    assert bridge["gateway"] == default_route(lab)[0]["gateway"]
+    assert bridge["bridge-ports"] == " ".join(p for p, v in ports(lab).items()
+                                              if v.get("master") == "kbr2")
+    assert bridge["hwaddress"].split()[-1] == live["kbr2"]["address"]
+    assert bridge["bridge-stp"] == "off"
+    port = ifquery(lab, "/etc/network/interfaces.d/kvmweb-eth0", "eth0")
+    assert port["mtu"] == str(live["eth0"]["mtu"])
+    # The whole configuration (main file + sources) parses and knows both interfaces.
+    assert {"kbr2", "eth0"} <= set(lab_run(lab, "ifquery", "--list", "-a").split())
+
+    op = change(admin_api, kvm1, "bridge_delete", name="kbr2", persist=True)
+    assert op.status == "succeeded", (op.error, op.log)
+    live = addrs(lab)
+    assert "kbr2" not in live
+    assert f"{lab.address}" in [a["local"] for a in live["eth0"]["addr_info"]]
+    assert [r["dev"] for r in default_route(lab)] == ["eth0"]
+    files = lab_run(lab, "find", "/etc/network/interfaces.d", "-name", "kvmweb-*").split()
+    assert files == ["/etc/network/interfaces.d/kvmweb-eth0"]
+    port = ifquery(lab, files[0], "eth0")
+    assert port["address"] == f"{lab.address}/{live['eth0']['addr_info'][0]['prefixlen']}"
+    assert port["gateway"] == default_route(lab)[0]["gateway"]
+
+
+def test_vlan_and_bond_need_kernel_modules_this_machine_lacks(admin_api, kvm1, lab_hosts):
+    """This kernel has no 8021q/bonding (checked: `ip link add type vlan|bond` fails in a
+    namespace). kvmweb reports the kernel's refusal and the host is left as it was."""
+    lab = lab_hosts[0]
+    lab_run(lab, "ip", "link", "add", "kve0", "type", "veth", "peer", "name", "kve1")
+    sync(kvm1)  # validation reads the read model
+    before = addrs(lab)
+    op = change(admin_api, kvm1, "vlan_create", parent="kve0", vlan_id=42, name="kvl42")
+    assert op.status == "rolled_back", op.log
+    assert "the host refused" in op.error
+    op = change(admin_api, kvm1, "bond_create", name="kbo0", mode="active-backup",
+                members=["kve0", "kve1"])
+    assert op.status == "rolled_back", op.log
+    assert "the host refused" in op.error and "step 1" in op.error
+    after = addrs(lab)
+    assert set(after) == set(before)
+    assert after["kve0"].get("master") is None
