@@ -23,6 +23,10 @@ from .models import Host, HostInterface
 
 log = logging.getLogger(__name__)
 
+# Other apps add what they read from a host to every sync: func(host), called after the core
+# inventory is stored (e.g. vms registers storage pools and guest-agent addresses).
+SYNC_EXTENSIONS = []
+
 
 def configure_virt():
     """Point the virt layer at our state dir and key (idempotent, once per process)."""
@@ -176,6 +180,11 @@ def sync(host, op=None):
         say(f"could not read host interfaces: {exc}", 70)
         interfaces = None
     store_inventory(host, data, interfaces)
+    for extension in SYNC_EXTENSIONS:
+        try:
+            extension(host)
+        except VirtError as exc:
+            say(f"{extension.__name__} failed: {exc}", 85)
     say(f"stored; {len(interfaces or [])} host interfaces", 90)
     events.host_inventory(host)
     return data

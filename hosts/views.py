@@ -2,7 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -58,9 +62,16 @@ def host_detail(request, pk):
         "ports": ports,
         "owners": owners,
         "operations": host.operations.select_related("user")[:20],
+        "current_operations": current_operations(host),
         "can_manage": can_manage_hosts(request.user),
         "pin_form": PinKeyForm(initial={"fingerprint": host.offered_fingerprint}),
     })
+
+
+def current_operations(host):
+    """What is running on this host now, and what just finished (its outcome stays in view)."""
+    recent = timezone.now() - timedelta(minutes=2)
+    return host.operations.filter(Q(finished__isnull=True) | Q(finished__gte=recent))[:5]
 
 
 @require_POST

@@ -6,4 +6,8 @@ class VmsConfig(AppConfig):
     verbose_name = "virtual machines"
 
     def ready(self):
-        from . import handlers  # noqa: F401 - registers the VM and NIC operation handlers
+        from hosts.services import SYNC_EXTENSIONS
+
+        from . import handlers  # registers the VM and NIC operation handlers
+
+        SYNC_EXTENSIONS.append(handlers.sync_vm_side)

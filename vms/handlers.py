@@ -67,8 +67,7 @@ def sync_vm_side(host):
 def refresh(op):
     ops.report(op, "refreshing kvmweb's view of the host", progress=90)
     try:
-        host_services.sync(op.host)
-        sync_vm_side(op.host)
+        host_services.sync(op.host)  # includes sync_vm_side (a SYNC_EXTENSION)
     except VirtError as exc:
         ops.report(op, f"the change was made, but reading the host back failed: {exc}")
 

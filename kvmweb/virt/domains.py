@@ -12,7 +12,7 @@ import libvirt
 
 from .connection import call
 from .errors import VirtError
-from .inventory import _DOMAIN_STATES
+from .inventory import DOMAIN_STATES
 from .xml import XMLDoc, XMLProperty, integer
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -61,7 +61,7 @@ def lookup_name(conn, name):
 
 def state(dom):
     """'running', 'shut off', 'paused'... as in ``virsh domstate``."""
-    return _DOMAIN_STATES.get(call(dom.state)[0], "nostate")
+    return DOMAIN_STATES.get(call(dom.state)[0], "nostate")
 
 
 def is_active(dom):

@@ -12,7 +12,7 @@ import libvirt
 from .connection import call
 from .xml import Domain, Network, safe_parse
 
-_DOMAIN_STATES = {
+DOMAIN_STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
     libvirt.VIR_DOMAIN_RUNNING: "running",
     libvirt.VIR_DOMAIN_BLOCKED: "blocked",
@@ -118,7 +118,7 @@ def _domain_record(dom, stats):
     return {
         "name": call(dom.name),
         "uuid": call(dom.UUIDString),
-        "state": _DOMAIN_STATES.get(state, "nostate"),
+        "state": DOMAIN_STATES.get(state, "nostate"),
         "vcpus": model.vcpu or 0,
         "memory_kib": model.memory or 0,
         "persistent": bool(call(dom.isPersistent)),
