@@ -7,7 +7,6 @@ Operation ends "rolled back" with the reason. Runs in Celery workers only.
 """
 
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -15,12 +14,13 @@ from pathlib import Path
 from django.utils import timezone
 
 from hosts import services as host_services
-from kvmweb.virt import connection, hostconfig, hostnet, persist, remote, rollback
+from kvmweb.virt import hostconfig, hostnet, persist, remote, rollback
 from kvmweb.virt.errors import VirtError
 from operations import services as ops
 from operations.models import Operation
 
 from . import plans
+from .proof import forget_in_background, prove, timed
 
 # Where the rollback state and watchdog live on the host. /run/kvmweb on real hosts; the lab
 # points it at a directory private to each lab host.
@@ -41,81 +41,6 @@ def read_model(host):
     return [{"name": i.name, "kind": i.kind, "mac": i.mac, "mtu": i.mtu, "master": i.master,
              "parent": i.parent, "up": i.up, "addresses": i.addresses, "stats": i.stats}
             for i in host.interfaces.all()]
-
-
-def _timed(seconds, func, *args):
-    """remote.run with a time limit (a call over a cut path may never return)."""
-    box = {}
-
-    def target():
-        try:
-            box["value"] = func(*args)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(max(0.1, seconds))
-    if thread.is_alive():
-        raise VirtError(f"no answer within {seconds:.1f} s", VirtError.TIMEOUT)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def _forget_in_background(target):
-    """Drop the old SSH context and pooled libvirt connection without waiting: closing them
-    over a cut path can block until their keepalives give up."""
-    remote.forget(target)  # sends a shutdown message; does not wait
-    thread = threading.Thread(target=connection.drop, args=(target,), daemon=True,
-                              name="hostnet-drop")
-    thread.start()
-    thread.join(0.2)  # it leaves the pool at once; only closing may block
-
-
-def prove(target, gateway=None, deadline=None):
-    """The management path works: a new SSH session runs Python, a new libvirt connection
-    answers, and (if it answered before) the host reaches its gateway, all before ``deadline``
-    (time.monotonic()). Returns timings; raises VirtError saying which proof failed."""
-    started = time.monotonic()
-    deadline = deadline or started + 30
-    _forget_in_background(target)
-    timings = {}
-
-    def budget(what):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise VirtError(f"no time left before the rollback deadline for {what}",
-                            VirtError.TIMEOUT)
-        return left
-
-    def libvirt_answers():
-        conn = connection.open_connection(target, keepalive=None)
-        try:
-            return conn.getHostname()
-        finally:
-            conn.close()
-
-    def ssh_answers():
-        return remote.run(target, hostconfig.alive)
-
-    for name, call in (("ssh", ssh_answers), ("libvirt", libvirt_answers)):
-        step = time.monotonic()
-        try:
-            _timed(budget(f"a new {name} connection"), call)
-        except VirtError as exc:
-            what = "SSH session" if name == "ssh" else "libvirt connection (qemu+ssh)"
-            raise VirtError(f"a new {what} failed after {time.monotonic() - step:.1f} s: {exc}",
-                            exc.code) from exc
-        timings[name] = time.monotonic() - step
-    if gateway:
-        step = time.monotonic()
-        ok = _timed(budget("the gateway ping"), remote.run, target, hostconfig.ping, gateway,
-                    1.0, 2)
-        if not ok:
-            raise VirtError(f"the host no longer reaches its gateway {gateway}", VirtError.TIMEOUT)
-        timings["gateway"] = time.monotonic() - step
-    return timings
 
 
 def _gateway(plan, live):
@@ -142,16 +67,16 @@ def _wait_for_restore(op, target, token, state, deadline):
         ops.report(op, f"waiting for the host to restore itself: {left:.0f} s left",
                    progress=70, params={**op.params, "countdown": round(left)})
         time.sleep(min(1.0, left))
-    _forget_in_background(target)
+    forget_in_background(target)
     give_up = time.monotonic() + RECONNECT_SECONDS
     last = None
     while time.monotonic() < give_up:
         try:
-            result = _timed(15, remote.run, target, hostconfig.rollback_result, token, RUN_DIR)
+            result = timed(15, remote.run, target, hostconfig.rollback_result, token, RUN_DIR)
             if result is None:
                 time.sleep(0.5)
                 continue
-            left = _timed(15, remote.run, target, hostconfig.rollback_differences, state)
+            left = timed(15, remote.run, target, hostconfig.rollback_differences, state)
             return result, left
         except VirtError as exc:
             last = exc
@@ -179,7 +104,7 @@ def safe_apply(op, plan):
                f"{len(plan['steps'])} steps", progress=30)
     applied_at = time.monotonic()
     try:
-        result = _timed(deadline - time.monotonic() - MARGIN, remote.run, target,
+        result = timed(deadline - time.monotonic() - MARGIN, remote.run, target,
                         hostconfig.apply, plan["steps"])
     except VirtError as exc:
         ops.report(op, f"no answer to the change itself ({exc}); not touching the host over "
@@ -202,7 +127,7 @@ def safe_apply(op, plan):
             proof_error = str(exc)
         else:
             proven_at = time.monotonic()
-            verdict = _timed(10, remote.run, target, hostconfig.disarm, token, RUN_DIR)
+            verdict = timed(10, remote.run, target, hostconfig.disarm, token, RUN_DIR)
             if verdict == "disarmed":
                 op.params = {**op.params, "apply_to_proven": proven_at - applied_at,
                              "proof": timings}
@@ -278,7 +203,7 @@ def run_change(op):
     if plan["steps"] != op.params.get("preview", {}).get("steps"):
         ops.report(op, "the host changed since the preview; applying the plan for its live state")
     gateway = _gateway(plan, live)
-    if gateway and _timed(5, remote.run, target, hostconfig.ping, gateway, 1.0, 2):
+    if gateway and timed(5, remote.run, target, hostconfig.ping, gateway, 1.0, 2):
         op.params = {**op.params, "gateway_check": gateway}
     op.params = {**op.params, "plan": plan}
     ops.report(op, "plan:\n" + "\n".join(f"  {n + 1}. {hostconfig.describe(s)}"
