@@ -158,7 +158,7 @@ def _plan_bridge_create(params, by_name, mgmt, errors, force, timeout):
     gateway = (params.get("address") or "").strip()
     steps = [{"op": "link_add", "name": name, "kind": "bridge", "stp": stp,
               "forward_delay": fd or 0}]
-    notes, result = [], []
+    notes = []
     if not uplink_name:
         bridge = {"name": name, "kind": "bridge", "mtu": 1500, "mac": "", "master": "",
                   "up": True, "addresses": [], "routes": [], "stp": stp, "forward_delay": fd,

@@ -2,7 +2,6 @@
 synced; what kvmweb stores equals what virsh says on each host."""
 
 import json
-import time
 
 import pytest
 from django.test import Client

@@ -8,7 +8,6 @@ from django.db import transaction
 
 from hosts import services as host_services
 from kvmweb.virt import connection, domains
-from kvmweb.virt.domains import CONFIG, LIVE
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops

@@ -289,7 +289,8 @@ def _boot_host(lab: _Lab, i: int, keys: list[str]) -> None:
                   [str(hdir / "cache-libvirt"), "/var/cache/libvirt"],
                   [str(hdir / "log-libvirt"), "/var/log/libvirt"],
                   [str(hdir / "etc-network"), "/etc/network"]],
-        "tmpfs": ["/run/libvirt"],
+        # /run/kvmweb: where kvmweb keeps its on-host rollback files (private per host).
+        "tmpfs": ["/run/libvirt", "/run/kvmweb"],
         "virtlogd_pid": str(r / "virtlogd.pid"), "libvirtd_pid": str(r / "libvirtd.pid"),
         "sshd_pid": str(r / "sshd.pid"), "sshd_config": str(sshd_conf),
         "sshd_log": str(r / "sshd.log"),

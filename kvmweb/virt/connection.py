@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import libvirt
 
-from .errors import VirtError, classify
+from .errors import classify
 from .ssh import SSHSetup
 
 _lock = threading.Lock()

@@ -2,13 +2,8 @@
 host's networking (done with `ip`, not with kvmweb) after every test."""
 
 import json
-import os
 
 import pytest
-
-# The rollback state and watchdog live on the host. On a lab host /run is the machine's own
-# /run; /run/libvirt is a tmpfs private to that lab host. Set before the worker starts.
-os.environ.setdefault("KVMWEB_HOSTNET_RUN_DIR", "/run/libvirt/kvmweb-hostnet")
 
 TEST_PREFIXES = ("kbr", "kvl", "kbo", "kve", "kiso")
 
