@@ -53,11 +53,16 @@ def test_ssh_session_lands_in_the_host_namespaces(lab):
         assert f"inet {host.address}/24" in proc.stdout
 
 
-def test_libvirt_over_qemu_ssh(lab):
-    # The path the app uses. no_verify=1 lets ssh accept the key (it records it
-    # in root's ~/.ssh/known_hosts, as it would for any new hypervisor).
+def test_libvirt_over_qemu_ssh(lab, tmp_path):
+    # The path the app uses: libvirt runs ssh through kvmweb's wrapper, whose known_hosts
+    # holds only the pinned keys (nothing is written to root's ~/.ssh).
+    from kvmweb.virt.ssh import SSHSetup
+    from kvmweb.virt.target import HostTarget
+
+    setup = SSHSetup(tmp_path / "ssh", lab["key"]).ensure()
     for host in lab["hosts"]:
-        uri = f"{host.uri}?keyfile={lab['key']}&no_verify=1"
+        setup.pin(HostTarget(uri=host.uri, host_key=" ".join(host.host_key_pub.split()[:2])))
+        uri = f"{host.uri}?keyfile={lab['key']}&command={setup.wrapper}&no_tty=1"
         proc = subprocess.run(["virsh", "-c", uri, "list", "--all", "--name"],
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
