@@ -188,11 +188,36 @@ def _persist(op, plan, live):
     ops.report(op, None)
 
 
+def _vm_nic_on(host, port):
+    """The VM NIC whose tap is ``port`` on this host (from the read model), or None."""
+    from vms.models import DomainInterface
+
+    return (DomainInterface.objects.filter(domain__host=host, target=port,
+                                           domain__state="running")
+            .select_related("domain").first())
+
+
+def _move_vm_tap(op, nic, bridge):
+    """A VM's tap moves through libvirt, so `virsh domiflist` and the live XML stay true."""
+    from vms.nic_handlers import move_tap_live
+
+    ops.report(op, f"{nic.target} is the tap of VM {nic.domain.name} (NIC {nic.mac}): asking "
+                   f"libvirt to move it to {bridge}, so libvirt's view stays consistent",
+               progress=20)
+    move_tap_live(op, op.host, nic.domain.uuid, nic.mac, bridge)
+    host_services.sync(op.host)
+
+
 def run_change(op):
     """The one handler behind every hostnet.* action."""
     action = op.action.split(".", 1)[1]
     host_services.configure_virt()
     target = op.host.target()
+    if action == "port_move":
+        nic = _vm_nic_on(op.host, op.params.get("port", ""))
+        if nic is not None:
+            _move_vm_tap(op, nic, op.params["bridge"])
+            return
     live = remote.run(target, hostnet.list_interfaces)
     try:
         plan = plans.build(action, dict(op.params), live, op.host.address,
@@ -214,10 +239,6 @@ def run_change(op):
     if safe_apply(op, plan) is None:
         return
     _persist(op, plan, live)
-    if action == "port_move":
-        ops.report(op, f"libvirt's live XML still names {plan['old_bridge']} as the source of "
-                   f"{op.params['port']} until the VM's NIC is updated (vms: edit the NIC); "
-                   "kvmweb did not change it")
     host_services.sync(op.host)
     ops.report(op, "host interfaces re-read", progress=95)
 

@@ -124,6 +124,17 @@ def _live_change(op, dom, mac, changes):
         _replug(op, dom, mac, new, f"libvirt refused to change the source live ({exc})")
 
 
+def move_tap_live(op, host, uuid, mac, bridge):
+    """Move a running VM's NIC onto another host bridge the way libvirt does it (its tap leaves
+    the old bridge and joins the new one), so libvirt's live XML names the bridge the tap is
+    on. The VM's config is left alone: like `brctl addif`, the move lasts until the VM stops."""
+    dom = domains.lookup(_conn(host), uuid)
+    before = domains.xml(dom)
+    _live_change(op, dom, mac, {"type": "bridge", "source": bridge})
+    _record(op, before, dom, f"libvirt now shows NIC {mac} as type='bridge' source "
+                             f"bridge='{bridge}' (live); the VM's config keeps its old source")
+
+
 @ops.handler("nic.update")
 def update(op):
     dom = domains.lookup(_conn(op.host), op.params["uuid"])
