@@ -28,11 +28,22 @@ def _version(number):
     return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
 
 
+def _domcaps_ok(conn, virttype):
+    try:
+        conn.getDomainCapabilities(None, None, None, virttype, 0)
+    except libvirt.libvirtError:
+        return False
+    return True
+
+
 def host_facts(conn):
     """Versions and a capabilities summary."""
     info = call(conn.getInfo)  # [arch, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
     caps = safe_parse(call(conn.getCapabilities))
-    domain_types = sorted(set(caps.xpath("/capabilities/guest/arch/domain/@type")))
+    listed = sorted(set(caps.xpath("/capabilities/guest/arch/domain/@type")))
+    # A type counts only if domcapabilities works for it: /dev/kvm can exist (and be listed
+    # in capabilities) on a host where QEMU cannot use KVM.
+    domain_types = [t for t in listed if _domcaps_ok(conn, t)]
     return {
         "hostname": call(conn.getHostname),
         "libvirt_version": _version(call(conn.getLibVersion)),
