@@ -27,6 +27,9 @@ def _used_networks(facts):
     for iface in facts.interfaces.values():
         for addr in iface.get("addresses") or []:
             used.append(ipaddress.ip_interface(f"{addr['address']}/{addr['prefixlen']}").network)
+        for route in iface.get("routes") or []:
+            if route.get("dst", "default") != "default":
+                used.append(ipaddress.ip_network(route["dst"], strict=False))
     return [n for n in used if n.version == 4]
 
 

@@ -194,6 +194,13 @@ def check_overlaps(p, name, net, facts, own_bridge=""):
                 continue
             if mine.network.overlaps(net):
                 p.add(name, f"{net} overlaps the host's own address {mine} on {ifname}")
+        for route in iface.get("routes") or []:
+            if route.get("dst", "default") == "default":
+                continue
+            theirs = ipaddress.ip_network(route["dst"], strict=False)
+            if theirs.version == net.version and theirs.overlaps(net):
+                via = f" via {route['gateway']}" if route.get("gateway") else ""
+                p.add(name, f"{net} overlaps the host's route to {theirs}{via} on {ifname}")
     for other in facts.elsewhere:
         for text in other.get("subnets") or []:
             theirs = ipaddress.ip_network(text, strict=False)

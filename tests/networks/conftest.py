@@ -24,7 +24,8 @@ def iface(host, name, kind, *addresses):
 
 @pytest.fixture
 def synced_host(db):
-    """kvm1 as a sync leaves it: default NAT network, eth0 on 10.74.0.11/24, br0, lo."""
+    """kvm1 as a sync leaves it: default NAT network, eth0 on 10.74.0.11/24 with a route to
+    172.20.0.0/16, br0, lo."""
     from hosts.models import Host
     from networks.models import Network
 
@@ -34,7 +35,10 @@ def synced_host(db):
                            xml=DEFAULT_XML, active=True, autostart=True, kind="nat",
                            bridge="virbr0", subnets=["192.168.122.0/24"], dhcp=True)
     iface(host, "lo", "loopback", "127.0.0.1/8", "::1/128")
-    iface(host, "eth0", "veth", "10.74.0.11/24", "fe80::1/64")
+    eth0 = iface(host, "eth0", "veth", "10.74.0.11/24", "fe80::1/64")
+    eth0.stats = {"routes": [{"family": "inet", "dst": "default", "gateway": "10.74.0.1"},
+                             {"family": "inet", "dst": "172.20.0.0/16", "gateway": "10.74.0.1"}]}
+    eth0.save()
     iface(host, "virbr0", "bridge", "192.168.122.1/24")
     iface(host, "br0", "bridge")
     return host

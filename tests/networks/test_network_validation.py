@@ -38,6 +38,8 @@ CASES = [
      "static_hosts", "listed twice"),
     ("overlaps_network", {"subnet": "192.168.122.128/25"}, "subnet", "overlaps network 'default'"),
     ("overlaps_host_address", {"subnet": "10.74.0.0/16"}, "subnet", "host's own address 10.74.0.11/24 on eth0"),
+    ("overlaps_host_route", {"subnet": "172.20.5.0/24"}, "subnet",
+     "host's route to 172.20.0.0/16 via 10.74.0.1 on eth0"),
     ("bridge_too_long", {"bridge": "virbr-much-too-long"}, "bridge", "at most 15"),
     ("bridge_bad_chars", {"bridge": "vir/br1"}, "bridge", "refuses"),
     ("bridge_in_use", {"bridge": "virbr0"}, "bridge", "already exists"),
