@@ -19,7 +19,6 @@ import dataclasses
 import fcntl
 import ipaddress
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -193,12 +192,6 @@ def _prepare_host_dirs(lab: _Lab, i: int) -> Path:
     # re-validates it (binary ctimes, versions) and re-probes only if stale.
     caps = hdir / "cache-libvirt/qemu/capabilities"
     seed = lab.state_dir / SEED_DIR
-    marker = hdir / "cache-libvirt" / ".probed-without-kvm"
-    if not marker.exists():
-        # Probed before lab hosts hid /dev/kvm: that cache says KVM works; probe again.
-        for f in caps.glob("*.xml"):
-            f.unlink()
-        marker.touch()
     if not any(caps.iterdir()) and seed.is_dir():
         for f in seed.glob("*.xml"):
             shutil.copy2(f, caps / f.name)
@@ -298,9 +291,6 @@ def _boot_host(lab: _Lab, i: int, keys: list[str]) -> None:
                   [str(hdir / "etc-network"), "/etc/network"]],
         # /run/kvmweb: where kvmweb keeps its on-host rollback files (private per host).
         "tmpfs": ["/run/libvirt", "/run/kvmweb"],
-        # /dev/kvm opens here but guests never run under it: lab hosts look like hosts
-        # without KVM, so libvirt offers only TCG ('qemu') and the app picks it by itself.
-        "file_binds": [["/dev/null", "/dev/kvm"]] if os.path.exists("/dev/kvm") else [],
         "virtlogd_pid": str(r / "virtlogd.pid"), "libvirtd_pid": str(r / "libvirtd.pid"),
         "sshd_pid": str(r / "sshd.pid"), "sshd_config": str(sshd_conf),
         "sshd_log": str(r / "sshd.log"),
@@ -310,8 +300,9 @@ def _boot_host(lab: _Lab, i: int, keys: list[str]) -> None:
          "--", sys.executable, NSBOOT, r / "nsboot.json"], timeout=600)
 
 
-# Warm QEMU capability caches to copy into new hosts (probed with /dev/kvm hidden).
-SEED_DIR = "qemu-capabilities-seed-nokvm"
+# A warm QEMU capability cache to copy into new hosts. (Never hide /dev/kvm from a lab host:
+# libvirt then finds the cache stale on every call and re-probes QEMU, ~8 s each time.)
+SEED_DIR = "qemu-capabilities-seed"
 
 
 def _setup_host(lab: _Lab, i: int, guests, warm: bool) -> None:

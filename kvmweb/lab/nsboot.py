@@ -56,8 +56,6 @@ def main(config_path: str) -> int:
     for source, target in cfg["binds"]:
         os.makedirs(target, exist_ok=True)
         _run(["mount", "--bind", source, target])
-    for source, target in cfg.get("file_binds", []):
-        _run(["mount", "--bind", source, target])
     for target in cfg["tmpfs"]:
         os.makedirs(target, exist_ok=True)
         _run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", target])
