@@ -28,7 +28,7 @@ CLAIM_SECONDS = 15
 
 
 class Watcher:
-    def __init__(self, tick=1.0):
+    def __init__(self, tick=0.5):
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.tick = tick
         self.redis = redis.Redis.from_url(settings.REDIS_URL)
