@@ -33,6 +33,10 @@ kvmweb_install() {
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+  # The lab's guest builder fetches the kernel and busybox .debs with apt-get download.
+  if [ "$(id -u)" = 0 ] && ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
+    apt-get update -q
+  fi
   local py=${PYTHON:-python3}
   if [ ! -x "$root/.venv/bin/python" ]; then
     echo "== creating the virtual environment .venv"
