@@ -34,7 +34,7 @@ kvmweb_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
   # The lab's guest builder fetches the kernel and busybox .debs with apt-get download.
-  if [ "$(id -u)" = 0 ] && ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
     apt-get update -q
   fi
   local py=${PYTHON:-python3}
