@@ -88,7 +88,7 @@ def open_connection(target, keepalive=(5, 3)):
 
 def get_connection(target):
     """The pooled connection for this target, reopened if it died."""
-    key = (target.uri, target.host_key, target.key_path)
+    key = target  # frozen dataclass: a re-pinned key or another key file is another entry
     with _lock:
         conn = _pool.get(key)
     if conn is not None:
@@ -107,7 +107,7 @@ def get_connection(target):
 def drop(target):
     """Forget (and close) the pooled connection for a target, e.g. after its key was re-pinned."""
     with _lock:
-        for key in [k for k in _pool if k[0] == target.uri]:
+        for key in [k for k in _pool if k.uri == target.uri]:
             conn = _pool.pop(key)
             try:
                 conn.close()

@@ -24,7 +24,7 @@ def _get_router():
 
 
 def _context(target):
-    key = (target.uri, target.host_key, target.key_path)
+    key = target  # frozen dataclass: a re-pinned key or another key file is another entry
     with _lock:
         ctx = _contexts.get(key)
     if ctx is not None:
@@ -68,7 +68,7 @@ def run(target, func, *args, **kwargs):
 
 def forget(target):
     with _lock:
-        for key in [k for k in _contexts if k[0] == target.uri]:
+        for key in [k for k in _contexts if k.uri == target.uri]:
             ctx = _contexts.pop(key)
             try:
                 ctx.shutdown()
