@@ -6,15 +6,13 @@ import re
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-_GROUP = re.compile(r"(hosts)|(host|operation|network|vm)\.([0-9]{1,18})")
+_GROUP = re.compile(r"(hosts)|(host|operation)\.([0-9]{1,18})")
 
 
 @database_sync_to_async
 def _may_follow(user, group):
     from hosts.access import can_view_host, visible_hosts
-    from networks.models import Network
     from operations.models import Operation
-    from vms.models import Domain
 
     match = _GROUP.fullmatch(group)
     if not match:
@@ -24,8 +22,7 @@ def _may_follow(user, group):
     kind, pk = match.group(2), int(match.group(3))
     if kind == "host":
         return can_view_host(user, pk)
-    model = {"operation": Operation, "network": Network, "vm": Domain}[kind]
-    return model.objects.filter(pk=pk, host__in=visible_hosts(user)).exists()
+    return Operation.objects.filter(pk=pk, host__in=visible_hosts(user)).exists()
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
