@@ -2,8 +2,7 @@
 
 Thin wrappers: every call goes through ``connection.call`` (libvirtError -> VirtError); the
 orchestration (what to try, what to tell the user) lives in ``vms.handlers``. XML goes through
-``kvmweb.virt.xml`` models only; the storage documents (``<volume>``, ``<pool>``) are modelled
-here with the same base classes because only VM creation needs them.
+``kvmweb.virt.xml`` models only (storage documents: ``kvmweb.virt.xml.storage``).
 """
 
 import time
@@ -13,34 +12,10 @@ import libvirt
 from .connection import call
 from .errors import VirtError
 from .inventory import DOMAIN_STATES
-from .xml import XMLDoc, XMLProperty, integer
+from .xml import Pool, Volume
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-
-
-class Volume(XMLDoc):
-    """A storage volume (https://libvirt.org/formatstorage.html#storage-volume-xml)."""
-
-    ROOT_TAG = "volume"
-
-    type = XMLProperty("./@type")
-    name = XMLProperty("./name")
-    capacity = XMLProperty("./capacity", kind=integer)
-    capacity_unit = XMLProperty("./capacity/@unit")
-    allocation = XMLProperty("./allocation", kind=integer)
-    path = XMLProperty("./target/path")
-    format = XMLProperty("./target/format/@type")
-
-
-class Pool(XMLDoc):
-    """A storage pool: only what the VM pages show."""
-
-    ROOT_TAG = "pool"
-
-    type = XMLProperty("./@type")
-    name = XMLProperty("./name")
-    path = XMLProperty("./target/path")
 
 
 # --------------------------------------------------------------------------- domains

@@ -14,6 +14,7 @@ from .network import (DHCP, DNS, FORWARD_MODES, IP, NAT, NETWORK_KINDS,
                       DHCPHost, DHCPRange, DNSForwarder, DNSHost, DNSSrv, DNSTxt,
                       Forward, ForwardAddress, ForwardInterface, Network,
                       PortGroup, Route)
+from .storage import Pool, Volume
 
 __all__ = [
     "XMLChild", "XMLChildList", "XMLDoc", "XMLError", "XMLListProperty", "XMLObject",
@@ -25,4 +26,5 @@ __all__ = [
     "DHCP", "DNS", "FORWARD_MODES", "IP", "NAT", "NETWORK_KINDS", "DHCPHost",
     "DHCPRange", "DNSForwarder", "DNSHost", "DNSSrv", "DNSTxt", "Forward",
     "ForwardAddress", "ForwardInterface", "Network", "PortGroup", "Route",
+    "Pool", "Volume",
 ]
