@@ -25,6 +25,13 @@ def _may_follow(user, group):
     return Operation.objects.filter(pk=pk, host__in=visible_hosts(user)).exists()
 
 
+@database_sync_to_async
+def _snapshot(group):
+    from kvmweb import events
+
+    return events.snapshot(group)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -43,6 +50,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.add(group)
         await self.send_json({"type": "following", "group": group})
+        for event in await _snapshot(group):
+            await self.send_json(dict(event))
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", ()):

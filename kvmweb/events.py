@@ -64,13 +64,16 @@ def send(groups, event):
             log.warning("could not push %s to %s", event.get("type"), group, exc_info=True)
 
 
-def host_status(host):
-    event = HostStatusEvent(
+def host_status_event(host):
+    return HostStatusEvent(
         type="host.status", host=host.pk, status=host.status,
         status_display=host.get_status_display(), reason=host.status_reason,
         last_seen=host.last_seen.isoformat() if host.last_seen else "",
     )
-    send([group_name("hosts"), group_name("host", host.pk)], event)
+
+
+def host_status(host):
+    send([group_name("hosts"), group_name("host", host.pk)], host_status_event(host))
 
 
 def host_inventory(host):
@@ -79,12 +82,36 @@ def host_inventory(host):
     send([group_name("hosts"), group_name("host", host.pk)], event)
 
 
-def operation_update(op):
-    event = OperationEvent(
+def operation_event(op):
+    return OperationEvent(
         type="operation.update", operation=op.pk, host=op.host_id, action=op.action,
         target=op.target, status=op.status, status_display=op.get_status_display(),
         progress=op.progress, log=op.log[-20000:], error=op.error,
     )
+
+
+def snapshot(group):
+    """The current state behind a group, sent to a browser right after it starts following:
+    whatever changed between rendering the page and subscribing is not lost."""
+    from hosts.models import Host
+    from operations.models import Operation
+
+    kind, _, pk = group.partition(".")
+    if kind == "host":
+        host = Host.objects.filter(pk=pk).first()
+        if host is None:
+            return []
+        recent = Operation.objects.filter(host=host)[:5]
+        events = [host_status_event(host)] + [operation_event(op) for op in recent]
+    elif kind == "operation":
+        events = [operation_event(op) for op in Operation.objects.filter(pk=pk)]
+    else:
+        events = []
+    return [{**event, "snapshot": True} for event in events]
+
+
+def operation_update(op):
+    event = operation_event(op)
     groups = [group_name("operation", op.pk)]
     if op.host_id:
         groups.append(group_name("host", op.host_id))

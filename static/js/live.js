@@ -18,14 +18,18 @@
 
   const handlers = {
     "host.status": (ev) => {
+      let changed = false;
       document.querySelectorAll(`[data-host-status="${ev.host}"]`).forEach((el) => {
+        changed = changed || el.dataset.status !== ev.status;
+        el.dataset.status = ev.status;
         el.textContent = ev.status_display;
         el.className = `badge status-${ev.status}`;
         el.title = ev.reason;
       });
       setText(`[data-host-reason="${ev.host}"]`, ev.reason);
       if (ev.last_seen) setText(`[data-host-last-seen="${ev.host}"]`, ev.last_seen.replace("T", " ").slice(0, 19));
-      scheduleReload();
+      // The first event after following is a snapshot: reload only if the page is stale.
+      if (changed) scheduleReload();
     },
     "host.inventory": (ev) => {
       setText(`[data-host-networks="${ev.host}"]`, ev.networks);
@@ -49,7 +53,8 @@
         if (err) err.textContent = ev.error;
       });
       setText(`[data-op-log="${ev.operation}"]`, ev.log);
-      if (!document.querySelector(`[data-op="${ev.operation}"]`)) scheduleReload();
+      // A new operation on this page's host: show it (snapshots only refresh what is shown).
+      if (!ev.snapshot && !document.querySelector(`[data-op="${ev.operation}"]`)) scheduleReload();
     },
   };
 
