@@ -69,6 +69,17 @@ class Host(models.Model):
     def needs_pin(self):
         return not self.is_local and not self.host_key
 
+    @property
+    def may_connect(self):
+        """Background work (beat, the watcher) connects only to hosts whose key is pinned and
+        unchanged; the others wait for an admin."""
+        return not self.needs_pin and self.status not in (
+            self.Status.NEW, self.Status.KEY_OFFERED, self.Status.HOST_KEY_CHANGED)
+
+    @classmethod
+    def connectable(cls):
+        return [h for h in cls.objects.all() if h.may_connect]
+
     def target(self):
         """What the virt layer needs to reach this host."""
         return HostTarget(uri=self.uri, host_key=self.host_key, key_path=self.key_path)

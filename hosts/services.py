@@ -16,7 +16,6 @@ from kvmweb.virt.errors import VirtError
 from kvmweb.virt.hostnet import list_interfaces
 from networks.models import Lease, Network
 from operations import services as ops
-from operations.models import Operation
 from vms.models import Domain, DomainInterface
 
 from .models import Host, HostInterface
@@ -241,10 +240,6 @@ def request_sync(user, host):
         raise ValueError("pin the host's SSH key before syncing it")
     return ops.start(user, host, "host.sync", target="inventory")
 
-
-def busy(host):
-    """True when an operation for this host is queued or running."""
-    return host.operations.exclude(status__in=Operation.FINISHED).exists()
 
 
 def start_scan(user, host):

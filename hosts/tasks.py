@@ -14,12 +14,6 @@ log = logging.getLogger(__name__)
 
 
 
-def _checkable():
-    hosts = Host.objects.exclude(status__in=[Host.Status.HOST_KEY_CHANGED, Host.Status.NEW,
-                                             Host.Status.KEY_OFFERED])
-    return [h for h in hosts if not h.needs_pin]
-
-
 @shared_task
 def check_host(pk):
     host = Host.objects.filter(pk=pk).first()
@@ -46,7 +40,7 @@ def sync_host(pk):
     # Cleared first: an event that arrives while we read asks for another sync.
     locks.client().delete(pending_key(pk))
     host = Host.objects.filter(pk=pk).first()
-    if host is None or host.needs_pin or host.status == Host.Status.HOST_KEY_CHANGED:
+    if host is None or not host.may_connect:
         return
     with locks.object_lock(pk, "inventory", timeout=600):
         try:
@@ -58,11 +52,11 @@ def sync_host(pk):
 @shared_task
 def check_all_hosts():
     # One task per host, so a dead host's timeout delays nobody else.
-    for host in _checkable():
+    for host in Host.connectable():
         check_host.delay(host.pk)
 
 
 @shared_task
 def sync_all_hosts():
-    for host in _checkable():
+    for host in Host.connectable():
         sync_host.delay(host.pk)

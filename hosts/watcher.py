@@ -54,14 +54,9 @@ class Watcher:
         if self.redis.get(key) == self.id.encode():
             self.redis.delete(key)
 
-    def watchable(self):
-        hosts = Host.objects.exclude(status__in=[Host.Status.NEW, Host.Status.KEY_OFFERED,
-                                                 Host.Status.HOST_KEY_CHANGED])
-        return {h.pk: h for h in hosts if not h.needs_pin}
-
     def run_once(self):
         close_old_connections()
-        hosts = self.watchable()
+        hosts = {h.pk: h for h in Host.connectable()}
         # Stop watching hosts that were removed, re-pinned or handed to another watcher.
         for pk in list(self.watches):
             host = hosts.get(pk)
