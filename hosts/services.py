@@ -18,6 +18,7 @@ from networks.models import Lease, Network
 from operations import services as ops
 from vms.models import Domain, DomainInterface
 
+from . import signals
 from .models import Host, HostInterface
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ def sync(host, op=None):
             say(f"{extension.__name__} failed: {exc}", 85)
     say(f"stored; {len(interfaces or [])} host interfaces", 90)
     events.host_inventory(host)
+    signals.announce(host.pk, "sync")
     return data
 
 
