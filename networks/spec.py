@@ -125,13 +125,17 @@ def _apply_forward(doc, spec):
         doc.forward = None
         return
     fwd = doc.forward
+    new_mode = fwd.mode != choices.FORWARD_MODE[kind]
     fwd.mode = choices.FORWARD_MODE[kind]
     fwd.dev = spec.get("forward_dev") or None
     fwd.interfaces.clear()
     for dev in spec.get("devices") or []:
         fwd.interfaces.add(dev=dev)
-    if kind == choices.HOSTDEV:
-        fwd.managed, fwd.driver_name, fwd.pf_dev = True, "vfio", spec["pf"]
+    if kind == choices.HOSTDEV or kind in choices.MACVTAP:
+        fwd.pf_dev = spec.get("pf") or None  # a VF pool given as <address> list has no PF
+    if kind == choices.HOSTDEV and new_mode:
+        # A new pool: libvirt binds the VFs to vfio itself. An existing one keeps its choice.
+        fwd.managed, fwd.driver_name = True, "vfio"
     if kind == choices.NAT and spec.get("nat_port_start"):
         fwd.nat.port_start, fwd.nat.port_end = spec["nat_port_start"], spec["nat_port_end"]
     elif fwd.nat.exists:
@@ -158,13 +162,14 @@ def _apply_ip(doc, spec, version):
     if not dhcp and not hosts:
         ip.dhcp = None
         return
-    ip.dhcp.ranges.clear()
-    if dhcp:
-        ip.dhcp.ranges.add(start=start, end=end)
+    _apply_ranges(ip.dhcp.ranges, start, end) if dhcp else ip.dhcp.ranges.clear()
     if version == 4:
-        ip.dhcp.hosts.clear()
-        for host in hosts:
-            ip.dhcp.hosts.add(mac=host["mac"], ip=host["ip"], name=host.get("name") or None)
+        # Hosts matched by DUID or name only are not in the form; they stay as they are.
+        _reconcile([h for h in ip.dhcp.hosts if h.mac and h.ip], ip.dhcp.hosts, hosts,
+                   key=lambda h: h.mac, wanted_key=lambda w: w["mac"].lower(),
+                   same=lambda h, w: (str(h.ip), h.name or "") == (w["ip"], w.get("name") or ""),
+                   add=lambda w: ip.dhcp.hosts.add(mac=w["mac"], ip=w["ip"],
+                                                   name=w.get("name") or None))
         ip.dhcp.bootp_file = spec.get("bootp_file") or None
         ip.dhcp.bootp_server = (spec.get("bootp_server") or None) if spec.get("bootp_file") else None
 
@@ -173,20 +178,59 @@ def _apply_dns(doc, spec):
     if spec["kind"] not in choices.MANAGED:
         return
     dns = doc.dns
-    dns.hosts.clear()
-    for host in spec.get("dns_hosts") or []:
-        dns.hosts.add(ip=host["ip"], hostnames=host["hostnames"])
+    _reconcile(list(dns.hosts), dns.hosts, spec.get("dns_hosts") or [],
+               key=lambda h: str(h.ip), wanted_key=lambda w: str(w["ip"]),
+               same=lambda h, w: list(h.hostnames) == list(w["hostnames"]),
+               add=lambda w: dns.hosts.add(ip=w["ip"], hostnames=w["hostnames"]))
     dns.forwarders.clear()
     for fwd in spec.get("dns_forwarders") or []:
         dns.forwarders.add(addr=fwd.get("addr") or None, domain=fwd.get("domain") or None)
 
 
+def _reconcile(current, children, wanted, key, wanted_key, same, add):
+    """Make the elements ``current`` (part of ``children``) match the ``wanted`` dicts.
+
+    An element whose key is still wanted and whose form-visible values are unchanged is left
+    alone, so what the form does not show (leases, bandwidth, virtualport, trunk tags…)
+    survives an edit; a changed one is replaced, a dropped one removed, a new one appended.
+    """
+    wanted_by_key = {wanted_key(w): w for w in wanted}
+    kept = set()
+    for child in current:
+        w = wanted_by_key.get(key(child))
+        if w is not None and same(child, w) and key(child) not in kept:
+            kept.add(key(child))
+        else:
+            children.remove(child)
+    for k, w in wanted_by_key.items():
+        if k not in kept:
+            add(w)
+
+
+def _apply_ranges(ranges, start, end):
+    """The form edits the first DHCP range; further ranges (imported XML) are kept."""
+    first = ranges[0] if len(ranges) else None
+    if first is None:
+        ranges.add(start=start, end=end)
+    elif (str(first.start), str(first.end)) != (str(start), str(end)):
+        first.update(start=start, end=end)
+
+
+def _portgroup_vlan(group):
+    return group.vlan.ids[0] if group.vlan.exists and group.vlan.ids else None
+
+
 def _apply_portgroups(doc, spec):
-    doc.portgroups.clear()
-    for group in spec.get("portgroups") or []:
-        pg = doc.portgroups.add(name=group["name"], default=True if group.get("default") else None)
-        if group.get("vlan") is not None:
-            pg.vlan.tags.add(id=group["vlan"])
+    def add(w):
+        pg = doc.portgroups.add(name=w["name"], default=True if w.get("default") else None)
+        if w.get("vlan") is not None:
+            pg.vlan.tags.add(id=w["vlan"])
+
+    _reconcile(list(doc.portgroups), doc.portgroups, spec.get("portgroups") or [],
+               key=lambda g: g.name, wanted_key=lambda w: w["name"],
+               same=lambda g, w: (bool(g.default), _portgroup_vlan(g))
+               == (bool(w.get("default")), w.get("vlan")),
+               add=add)
 
 
 def _apply_qos(doc, spec):
@@ -203,15 +247,16 @@ def from_xml(doc):
     spec = {
         "name": doc.name, "kind": kind, "bridge": doc.bridge_name or "",
         "forward_dev": (fwd.dev or "") if kind in ("nat", "route", "open") else "",
-        "devices": fwd.devs if kind in choices.MACVTAP else [],
-        "pf": fwd.pf_dev or "", "mtu": doc.mtu, "dns_domain": doc.domain_name or "",
+        "devices": (fwd.devs or ([fwd.dev] if fwd.dev else [])) if kind in choices.MACVTAP
+        else [],
+        "pf": fwd.pf_dev or "",
+        "vf_addresses": [a.pci_name for a in fwd.addresses], "mtu": doc.mtu, "dns_domain": doc.domain_name or "",
         "nat_port_start": fwd.nat.port_start if fwd.exists else None,
         "nat_port_end": fwd.nat.port_end if fwd.exists else None,
         "dns_hosts": [{"ip": str(h.ip), "hostnames": h.hostnames} for h in doc.dns.hosts],
         "dns_forwarders": [{"addr": str(f.addr) if f.addr else "", "domain": f.domain or ""}
                            for f in doc.dns.forwarders],
-        "portgroups": [{"name": g.name, "default": bool(g.default),
-                        "vlan": g.vlan.ids[0] if g.vlan.exists and g.vlan.ids else None}
+        "portgroups": [{"name": g.name, "default": bool(g.default), "vlan": _portgroup_vlan(g)}
                        for g in doc.portgroups],
         "qos_inbound": doc.bandwidth.inbound.average, "qos_outbound": doc.bandwidth.outbound.average,
         "static_hosts": [], "subnet": "", "ipv6_subnet": "", "dhcp": False, "dhcpv6": False,

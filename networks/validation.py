@@ -306,17 +306,22 @@ def check_forwarding(p, spec, facts):
         if kind not in (choices.NAT, choices.ROUTE, choices.OPEN):
             p.add("forward_dev", "only NAT, routed and open networks forward through one device")
         check_device(p, "forward_dev", spec["forward_dev"], facts, "device")
+    # libvirt accepts a pool as host devices, as an SR-IOV PF (its VFs), or as VF PCI
+    # addresses (imported XML only: the form has no field for them).
+    pooled = bool(spec.get("pf") or spec.get("vf_addresses"))
     if kind in choices.MACVTAP:
-        if not spec.get("devices"):
+        if not spec.get("devices") and not pooled:
             p.add("devices", "choose at least one host device for the macvtap pool")
         for dev in spec.get("devices") or []:
             check_device(p, "devices", dev, facts, "device")
     elif spec.get("devices"):
         p.add("devices", "a device pool is only for macvtap networks")
-    if kind == choices.HOSTDEV:
-        if not spec.get("pf"):
-            p.add("pf", "name the SR-IOV physical function (PF) whose VFs form the pool")
+    if kind == choices.HOSTDEV and not pooled:
+        p.add("pf", "name the SR-IOV physical function (PF) whose VFs form the pool")
+    if kind in (choices.HOSTDEV, *choices.MACVTAP):
         check_device(p, "pf", spec.get("pf"), facts, "PF")
+    elif spec.get("pf"):
+        p.add("pf", "only hostdev and macvtap networks take a PF")
     if spec.get("nat_port_start") or spec.get("nat_port_end"):
         start, end = spec.get("nat_port_start"), spec.get("nat_port_end")
         if kind != choices.NAT:

@@ -118,7 +118,7 @@ def _domain_record(dom, stats):
         nics.append({
             "mac": (nic.mac or "").lower(),
             "type": nic.type or "",
-            "source": nic.source_network or nic.source_bridge or nic.source_dev or "",
+            "source": nic.source or "",
             "mode": nic.source_mode or "",
             "model": nic.model or "",
             "target": nic.target_dev or "",

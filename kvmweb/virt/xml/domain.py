@@ -97,6 +97,7 @@ class Interface(XMLObject):
     source_bridge = XMLProperty("./source/@bridge")
     source_dev = XMLProperty("./source/@dev")
     source_mode = XMLProperty("./source/@mode")
+    source_path = XMLProperty("./source/@path", doc="vhostuser: the socket's path")
     vlan = XMLChild(Vlan, "./vlan")
     virtualport = XMLChild(VirtualPort, "./virtualport")
     bandwidth = XMLChild(Bandwidth, "./bandwidth")
@@ -110,7 +111,7 @@ class Interface(XMLObject):
     alias = XMLProperty("./alias/@name")
 
     _SOURCE_PROPS = ("source_network", "source_portgroup", "source_bridge",
-                     "source_dev", "source_mode")
+                     "source_dev", "source_mode", "source_path")
     _SOURCE_BY_TYPE = {
         "network": ("network", "portgroup"),
         "bridge": ("bridge",),
@@ -119,10 +120,21 @@ class Interface(XMLObject):
         "user": (),
     }
 
+    # What `virsh domiflist` shows as Source: the first of these attributes on <source>, in
+    # document order (network, bridge, macvtap/vdpa device, vhostuser socket path...).
+    _DOMIFLIST_SOURCE = ("bridge", "dev", "network", "name", "path")
+
     @property
     def source(self) -> str | None:
-        """The network, bridge or host device this NIC attaches to."""
-        return self.source_network or self.source_bridge or self.source_dev
+        """The network, bridge, host device or socket this NIC attaches to, as virsh says it."""
+        node = self._node()
+        element = None if node is None else node.find("source")
+        if element is None:
+            return None
+        for name, value in element.attrib.items():
+            if name in self._DOMIFLIST_SOURCE:
+                return value
+        return None
 
     def set_source(self, type: str, **source: Any) -> "Interface":
         """Re-point the NIC, e.g. ``nic.set_source('bridge', bridge='br0')``.

@@ -37,6 +37,12 @@ class ForwardAddress(XMLObject):
     slot = XMLProperty("./@slot", kind=hex_integer(2))
     function = XMLProperty("./@function", kind=hex_integer(1))
 
+    @property
+    def pci_name(self) -> str:
+        """The kernel's spelling of the address, e.g. ``0000:04:10.1``."""
+        return (f"{self.domain or 0:04x}:{self.bus or 0:02x}:{self.slot or 0:02x}."
+                f"{self.function or 0:x}")
+
 
 class NAT(XMLObject):
     """``<nat>``: public address range and port range used for masquerading."""
@@ -253,7 +259,10 @@ class Network(XMLDoc):
         if mode in ("nat", "route", "open", "hostdev"):
             return mode
         if mode == "bridge":
-            return "bridge" if self.bridge_name else "macvtap-bridge"
+            # A host (Linux or Open vSwitch) bridge is named by <bridge name>; an OVS
+            # network always has one, its <virtualport type='openvswitch'/> says so too.
+            ovs = self.virtualport.exists and self.virtualport.type == "openvswitch"
+            return "bridge" if self.bridge_name or ovs else "macvtap-bridge"
         if mode in ("private", "vepa", "passthrough"):
             return f"macvtap-{mode}"
         return mode
