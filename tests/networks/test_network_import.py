@@ -13,30 +13,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "xml"))
+from test_xml_libvirt import _network_desc as libvirt_reads  # noqa: E402
+from test_xml_libvirt import conn  # noqa: E402,F401  (libvirt's test driver)
 from xml_testutil import data_files  # noqa: E402
 
 from kvmweb.virt.xml import Network as NetworkXML  # noqa: E402
 
-libvirt = pytest.importorskip("libvirt")
-
 # Pairs named *-out.xml are the expected results of edits, not inputs of their own.
 CORPUS = [p for p in data_files("network") if not p.name.endswith("-out.xml")]
-
-
-@pytest.fixture(scope="module")
-def conn():
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    c = libvirt.open("test:///default")
-    yield c
-    c.close()
-
-
-def libvirt_reads(conn, xml):
-    net = conn.networkDefineXML(xml)
-    try:
-        return net.XMLDesc(0)
-    finally:
-        net.undefine()
 
 
 def host_with_devices_of(doc):
