@@ -2,35 +2,33 @@
 confirm. Views read the database and create Operations; they never talk to a host."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from hosts.access import can_manage_hosts, visible_hosts
 from kvmweb.virt.hostconfig import describe
 
 from . import plans, services, tree
+from .access import can_change_host_network, require_change_host_network, visible_host_networks
 from .forms import ChangeForm
 
 
 @login_required
 def host_network(request, host_pk):
-    host = get_object_or_404(visible_hosts(request.user), pk=host_pk)
+    host = get_object_or_404(visible_host_networks(request.user), pk=host_pk)
     rows = list(tree.flatten(tree.build(host)))
     ops = host.operations.filter(action__startswith="hostnet.")[:10]
     return render(request, "hostnet/host.html", {
         "host": host, "rows": rows, "actions": plans.ACTIONS, "ops": ops,
-        "can_manage": can_manage_hosts(request.user)})
+        "can_manage": can_change_host_network(request.user)})
 
 
 @login_required
 def change(request, host_pk, action):
     if action not in plans.ACTIONS:
         raise Http404("no such host network action")
-    host = get_object_or_404(visible_hosts(request.user), pk=host_pk)
-    if not can_manage_hosts(request.user):
-        raise PermissionDenied("only administrators change host networking")
+    host = get_object_or_404(visible_host_networks(request.user), pk=host_pk)
+    require_change_host_network(request.user)
     initial = {k: v for k, v in request.GET.items()}
     form = ChangeForm(host, action, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

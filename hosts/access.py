@@ -1,12 +1,19 @@
-"""Who may see and change hosts. One place, so teams can narrow it later."""
+"""Who may see and change hosts: the only place (built on kvmweb.access).
+
+Members of a team see the hosts granted to it; adding, editing, pinning, scanning and removing
+hosts is for administrators (staff). Operators may ask for a sync of a granted host, limited
+in rate (kvmweb.ratelimit) because every sync is work on the host.
+"""
+
+from kvmweb.access import OPERATOR, Refused, hosts_q, is_admin, require, signed_in
 
 from .models import Host
 
 
 def visible_hosts(user):
-    if not user or not user.is_authenticated:
+    if not signed_in(user):
         return Host.objects.none()
-    return Host.objects.all()
+    return Host.objects.filter(hosts_q(user, field="pk"))
 
 
 def can_view_host(user, host_pk):
@@ -15,4 +22,23 @@ def can_view_host(user, host_pk):
 
 def can_manage_hosts(user):
     """Adding, pinning, editing and removing hosts is for administrators."""
-    return bool(user and user.is_authenticated and (user.is_staff or user.has_perm("hosts.change_host")))
+    return is_admin(user)
+
+
+def require_manage_hosts(user):
+    require(can_manage_hosts(user), "only administrators add, change, pin or remove hosts")
+
+
+def can_sync_host(user, host):
+    return is_admin(user) or Host.objects.filter(hosts_q(user, OPERATOR, field="pk"),
+                                                 pk=host.pk).exists()
+
+
+def require_sync_host(user, host):
+    """Operators of a team granted the host may ask for a sync (rate limited); viewers not."""
+    if not can_sync_host(user, host):
+        raise Refused(f"only administrators and operators of a team granted {host} may sync it")
+    if not is_admin(user):
+        from kvmweb.ratelimit import hit
+
+        hit(user, "sync", host.pk)

@@ -1,7 +1,6 @@
 """Host pages. They read the database only; anything that talks to a host is an Operation."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from datetime import timedelta
 
 from django.db import transaction
@@ -10,10 +9,13 @@ from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from kvmweb.access import Refused
 from networks.models import Lease
 
 from . import services
-from .access import can_manage_hosts, visible_hosts
+from operations.access import visible_operations
+
+from .access import can_manage_hosts, require_manage_hosts, require_sync_host, visible_hosts
 from .api.views import annotated
 from .forms import HostForm, PinKeyForm
 
@@ -26,8 +28,7 @@ def host_list(request):
 
 
 def _require_manager(request):
-    if not can_manage_hosts(request.user):
-        raise PermissionDenied("only administrators add, pin or remove hosts")
+    require_manage_hosts(request.user)
 
 
 def host_add(request):
@@ -43,7 +44,10 @@ def host_add(request):
 
 def host_detail(request, pk):
     host = get_object_or_404(annotated(visible_hosts(request.user)), pk=pk)
-    domains = host.domains.prefetch_related("nics")
+    from networks.access import visible_networks
+    from vms.access import visible_vms
+
+    domains = visible_vms(request.user).filter(host=host).prefetch_related("nics")
     leases = {}
     for lease in Lease.objects.filter(network__host=host).select_related("network"):
         leases.setdefault(lease.mac, []).append(lease)
@@ -56,31 +60,32 @@ def host_detail(request, pk):
     owners = {nic.target: dom.name for dom in domains for nic in dom.nics.all() if nic.target}
     return render(request, "hosts/detail.html", {
         "host": host,
-        "networks": host.networks.all(),
+        "networks": visible_networks(request.user).filter(host=host),
         "domain_rows": rows,
         "interfaces": [i for i in interfaces if not i.master],
         "ports": ports,
         "owners": owners,
-        "operations": host.operations.select_related("user")[:20],
-        "current_operations": current_operations(host),
+        "operations": visible_operations(request.user).filter(host=host).select_related("user")[:20],
+        "current_operations": current_operations(host, request.user),
         "can_manage": can_manage_hosts(request.user),
         "pin_form": PinKeyForm(initial={"fingerprint": host.offered_fingerprint}),
     })
 
 
-def current_operations(host):
+def current_operations(host, user):
     """What is running on this host now, and what just finished (its outcome stays in view)."""
     recent = timezone.now() - timedelta(minutes=2)
-    return host.operations.filter(Q(finished__isnull=True) | Q(finished__gte=recent))[:5]
+    return visible_operations(user).filter(host=host).filter(Q(finished__isnull=True) | Q(finished__gte=recent))[:5]
 
 
 @require_POST
 def host_sync(request, pk):
     host = get_object_or_404(visible_hosts(request.user), pk=pk)
     try:
+        require_sync_host(request.user, host)
         with transaction.atomic():
             services.request_sync(request.user, host)
-    except ValueError as exc:
+    except (ValueError, Refused) as exc:
         messages.error(request, str(exc))
     return redirect(host)
 

@@ -1,28 +1,43 @@
 """The one websocket endpoint, /ws/live/. The browser asks to follow groups; each request is
-checked against the user's access to that object before the consumer joins the group."""
+checked against the user's access to that object (the apps' access modules, the same rules as
+pages and the API) before the consumer joins the group. The hosts list follows ``host.<pk>`` of
+each host it shows; there is no all-hosts group. Operation events reach a host's group for every
+operation on it, so each one is checked again before it is forwarded (another team's operations
+on a shared host stay invisible)."""
 
 import re
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-_GROUP = re.compile(r"(hosts)|(host|operation)\.([0-9]{1,18})")
+_GROUP = re.compile(r"(host|operation)\.([0-9]{1,18})")
 
 
-@database_sync_to_async
-def _may_follow(user, group):
-    from hosts.access import can_view_host, visible_hosts
-    from operations.models import Operation
+def _host_rule(user, pk):
+    from hosts.access import can_view_host
 
-    match = _GROUP.fullmatch(group)
-    if not match:
+    return can_view_host(user, pk)
+
+
+def _operation_rule(user, pk):
+    from operations.access import can_view_operation
+
+    return can_view_operation(user, pk)
+
+
+# Group kind -> who may follow it (user, pk) -> bool. Add a kind here with its app's rule.
+FOLLOW_RULES = {"host": _host_rule, "operation": _operation_rule}
+
+
+def may_follow(user, group):
+    match = _GROUP.fullmatch(group) if isinstance(group, str) else None
+    if not match or not (user and user.is_authenticated):
         return False
-    if match.group(1):
-        return True  # the list page's group carries only hosts the user can see (see send)
-    kind, pk = match.group(2), int(match.group(3))
-    if kind == "host":
-        return can_view_host(user, pk)
-    return Operation.objects.filter(pk=pk, host__in=visible_hosts(user)).exists()
+    return FOLLOW_RULES[match.group(1)](user, int(match.group(2)))
+
+
+_may_follow = database_sync_to_async(may_follow)
+_may_see_operation = database_sync_to_async(_operation_rule)
 
 
 @database_sync_to_async
@@ -39,6 +54,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.groups_joined = set()
+        self.operations_seen = {}  # operation pk -> may this user see it (asked once)
         await self.accept()
 
     async def receive_json(self, content, **kwargs):
@@ -51,7 +67,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.groups_joined.add(group)
         await self.send_json({"type": "following", "group": group})
         for event in await _snapshot(group):
-            await self.send_json(dict(event))
+            if event["type"] != "operation.update" or await self._may_see(event["operation"]):
+                await self.send_json(dict(event))
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", ()):
@@ -64,5 +81,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def host_inventory(self, event):
         await self.send_json(event)
 
+    async def _may_see(self, pk):
+        if pk not in self.operations_seen:
+            self.operations_seen[pk] = await _may_see_operation(self.scope["user"], pk)
+        return self.operations_seen[pk]
+
     async def operation_update(self, event):
-        await self.send_json(event)
+        if await self._may_see(event.get("operation")):
+            await self.send_json(event)

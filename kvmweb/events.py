@@ -1,7 +1,8 @@
 """The one module that sends live events to browsers (through the Channels layer).
 
-Groups: ``hosts`` (every host's status, for the list page), ``host.<pk>`` (one host's inventory
-and operations), ``operation.<pk>`` (one operation's progress and log).
+Groups: ``host.<pk>`` (one host's status, inventory and operations; the hosts list follows one
+per host it shows, so nobody receives hosts they may not see), ``operation.<pk>`` (one
+operation's progress and log). Who may follow what: kvmweb.consumers.FOLLOW_RULES.
 """
 
 import logging
@@ -73,13 +74,13 @@ def host_status_event(host):
 
 
 def host_status(host):
-    send([group_name("hosts"), group_name("host", host.pk)], host_status_event(host))
+    send([group_name("host", host.pk)], host_status_event(host))
 
 
 def host_inventory(host):
     counts = host.counts()
     event = HostInventoryEvent(type="host.inventory", host=host.pk, **counts)
-    send([group_name("hosts"), group_name("host", host.pk)], event)
+    send([group_name("host", host.pk)], event)
 
 
 def operation_event(op):

@@ -56,10 +56,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "teams",
     "operations",
     "hosts",
     "networks",
@@ -170,8 +170,9 @@ KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "teams.tokens.HashedTokenAuthentication",
     ],
+    "EXCEPTION_HANDLER": "kvmweb.access.api_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -187,6 +188,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
+
+# Requests that cause host work, per user and object (kvmweb.ratelimit), and failed logins per
+# user name and per client address (teams.signals): counted in Redis under this prefix.
+KVMWEB_RATELIMIT_PREFIX = env("KVMWEB_RATELIMIT_PREFIX", "kvmweb-rl")
+KVMWEB_LOGIN_FAILURES = envint("KVMWEB_LOGIN_FAILURES", 5)  # then locked for the window
+KVMWEB_LOGIN_WINDOW = envint("KVMWEB_LOGIN_WINDOW", 300)  # seconds
 
 LOGGING = {
     "version": 1,

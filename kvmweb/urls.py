@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from hostnet.api.views import HostNetworkViewSet
 from hosts.api.views import HostViewSet
+from teams.forms import ThrottledAuthenticationForm
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
 from vms.api.views import VMViewSet
@@ -20,7 +21,8 @@ router.register("hostnet", HostNetworkViewSet, basename="hostnet")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("hosts/", include("hosts.urls")),

@@ -4,6 +4,8 @@ from django import forms
 
 from hosts.access import visible_hosts
 from hosts.models import Host
+from kvmweb.access import creating_teams
+from teams.models import Team
 
 from . import choices
 
@@ -35,6 +37,8 @@ class NetworkForm(forms.Form):
     """Every option; fields carry data-kinds so networks.js shows only those the kind uses."""
 
     host = forms.ModelChoiceField(queryset=Host.objects.none())
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
+                                  help_text="the team that will own it (yours if you have one)")
     name = forms.CharField(max_length=50)
     kind = forms.ChoiceField(choices=choices.KIND_CHOICES, initial=choices.NAT)
     bridge = _text("Bridge", f"{MANAGED} bridge", "bridge kind: the host bridge (br0, an OVS "
@@ -71,8 +75,9 @@ class NetworkForm(forms.Form):
     def __init__(self, *args, user=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["host"].queryset = visible_hosts(user)
+        self.fields["team"].queryset = creating_teams(user)
         if editing:
-            for name in ("host", "name", "start", "autostart"):
+            for name in ("host", "team", "name", "start", "autostart"):
                 del self.fields[name]
         for field in self.fields.values():
             widget = field.widget
@@ -148,7 +153,9 @@ class XMLForm(forms.Form):
         super().__init__(*args, **kwargs)
         if importing:
             self.fields["host"] = forms.ModelChoiceField(queryset=visible_hosts(user))
-            self.order_fields(["host", "file", "xml"])
+            self.fields["team"] = forms.ModelChoiceField(queryset=creating_teams(user),
+                                                         required=False)
+            self.order_fields(["host", "team", "file", "xml"])
         else:
             del self.fields["file"]
 

@@ -146,6 +146,62 @@ def edit_plan(network, new_xml):
     return result
 
 
+# -- on behalf of a user -------------------------------------------------------------------
+
+def subnet_of(xml):
+    ip4 = NetworkXML.from_xml(xml).ip_for(4)
+    return str(ip4.network) if ip4 is not None and ip4.network is not None else ""
+
+
+def create_for(user, host, team=None, spec=None, xml=None):
+    """Check a new network asked for by ``user`` (a spec or XML) for the team it will belong to:
+    who may (Refused), the team's pool subnet (IPAM), our rules, then the team's quota (Refused
+    with used/allowed). Returns (team, Intake)."""
+    from kvmweb.access import Refused
+    from teams.quotas import over_quota, subnet_addresses
+
+    from . import access, ipam
+
+    team = access.require_create_network(user, host, team)
+    if xml is not None:
+        access.require_xml(user, xml)
+        result = create_from_xml(host, xml)
+    else:
+        access.require_spec(user, spec)
+        spec, errors = ipam.fill_subnet(user, team, host, spec)
+        if errors:
+            return team, Intake(spec=spec, errors=errors)
+        result = create_from_spec(host, spec)
+    if result.ok:
+        problem = over_quota(team, max_networks=1,
+                             max_addresses=subnet_addresses(subnet_of(result.xml)))
+        if problem:
+            raise Refused(problem)
+    return team, result
+
+
+def check_edit_for(user, network, result):
+    """An edit by ``user``: the new definition must be one they may submit (kind, namespaces),
+    a team network's subnet stays in the team's pools, and a larger subnet fits the quota."""
+    from kvmweb.access import Refused, is_admin
+    from teams.ipam import pool_of
+    from teams.quotas import over_quota, subnet_addresses
+
+    from . import access
+
+    access.require_xml(user, result.xml)
+    team, subnet = network.owner, subnet_of(result.xml)
+    if team is None or is_admin(user) or not subnet:
+        return
+    if team.pools.exists() and pool_of(team, subnet) is None:
+        raise Refused(f"{subnet} is outside team {team}'s address pools")
+    grown = subnet_addresses(subnet) - sum(subnet_addresses(s) for s in network.subnets
+                                           if ":" not in s)
+    problem = over_quota(team, max_addresses=grown) if grown > 0 else None
+    if problem:
+        raise Refused(problem)
+
+
 def no_facts():
     return HostFacts()
 

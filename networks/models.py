@@ -5,6 +5,10 @@ class Network(models.Model):
     """A libvirt virtual network on one host, as last read from it (virsh net-dumpxml)."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="networks")
+    # The team that created it through kvmweb; None (found by a sync, or made by an
+    # administrator for no team) means only administrators change it (networks.access).
+    owner = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="networks")
     name = models.CharField(max_length=64)
     uuid = models.CharField(max_length=36)
     xml = models.TextField()

@@ -24,14 +24,21 @@ from .plan import plan
 
 # -- starting operations (in a request, inside its transaction) -----------------------
 
-def start(user, host, action, name, **params):
-    return ops.start(user, host, action, target=f"network:{name}", params=params)
+def start(user, host, action, name, team=None, **params):
+    return ops.start(user, host, action, target=f"network:{name}", params=params, team=team)
 
 
-def request_create(user, host, xml, start_now=True, autostart=True, persistent=True):
-    name = NetworkXML.from_xml(xml).name
-    return start(user, host, "network.create", name, xml=xml, start=start_now,
-                 autostart=autostart, persistent=persistent)
+def request_create(user, host, xml, start_now=True, autostart=True, persistent=True, team=None):
+    """``team`` will own the network. The IPv4 subnet and its size ride along in the params so
+    address pools and quotas count a network that is still queued."""
+    from teams.quotas import subnet_addresses
+
+    from .intake import subnet_of
+
+    name, subnet = NetworkXML.from_xml(xml).name, subnet_of(xml)
+    return start(user, host, "network.create", name, team=team, xml=xml, start=start_now,
+                 autostart=autostart, persistent=persistent, subnet=subnet,
+                 addresses=subnet_addresses(subnet))
 
 
 # -- read model ---------------------------------------------------------------------------
@@ -135,6 +142,8 @@ def create_operation(op):
             return
     ops.report(op, "created; reading it back", progress=80, xml_after=virt.xml_desc(net))
     refresh(op, conn, name)
+    if op.team_id:
+        Network.objects.filter(host=op.host, name=name).update(owner_id=op.team_id)
 
 
 @ops.handler("network.start")

@@ -1,7 +1,6 @@
 """Network pages. They read the database only; every change is an Operation."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -11,11 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hosts.access import visible_hosts
-from operations.models import Operation
+from kvmweb.access import Refused
+from operations.access import visible_operations
 from vms.models import DomainInterface
 
 from . import intake, services
-from .access import can_change_network, can_create_network, visible_networks
+from .access import (can_change_network, require_change_network, require_read_firewall,
+                     visible_networks)
 from .api.views import nics_in_use
 from .forms import NetworkForm, XMLForm, initial_from_spec
 from .spec import from_xml
@@ -32,8 +33,7 @@ def _with_nic_counts(qs):
 def network_list(request, host_pk=None):
     host = get_object_or_404(visible_hosts(request.user), pk=host_pk) if host_pk else None
     networks = _with_nic_counts(visible_networks(request.user).select_related("host"))
-    ops = Operation.objects.filter(action__startswith="network.",
-                                   host__in=visible_hosts(request.user))
+    ops = visible_operations(request.user).filter(action__startswith="network.")
     if host:
         networks, ops = networks.filter(host=host), ops.filter(host=host)
     return render(request, "networks/list.html", {
@@ -42,12 +42,10 @@ def network_list(request, host_pk=None):
     })
 
 
-def _start_create(request, host, xml, start_now=True, autostart=True):
-    if not can_create_network(request.user, host):
-        raise PermissionDenied("you cannot create networks on this host")
+def _start_create(request, host, team, xml, start_now=True, autostart=True):
     with transaction.atomic():
         op = services.request_create(request.user, host, xml, start_now=start_now,
-                                     autostart=autostart)
+                                     autostart=autostart, team=team)
     return redirect(reverse("networks:host_list", args=[host.pk]) + f"?op={op.pk}")
 
 
@@ -57,11 +55,13 @@ def network_add(request):
     if request.method == "POST" and form.is_valid():
         spec = form.to_spec()
         if form.is_valid():
-            result = intake.create_from_spec(form.cleaned_data["host"], spec)
+            host = form.cleaned_data["host"]
+            team, result = intake.create_for(request.user, host, form.cleaned_data.get("team"),
+                                             spec=spec)
             if result.ok:
                 for warning in result.warnings:
                     messages.warning(request, warning)
-                return _start_create(request, form.cleaned_data["host"], result.xml,
+                return _start_create(request, host, team, result.xml,
                                      spec.get("start"), spec.get("autostart"))
             form.add_errors(result.errors)
     return render(request, "networks/form.html", {"form": form, "title": "New network"})
@@ -70,9 +70,11 @@ def network_add(request):
 def network_import(request):
     form = XMLForm(request.POST or None, request.FILES or None, user=request.user, importing=True)
     if request.method == "POST" and form.is_valid():
-        result = intake.create_from_xml(form.cleaned_data["host"], form.cleaned_data["xml"])
+        host = form.cleaned_data["host"]
+        team, result = intake.create_for(request.user, host, form.cleaned_data.get("team"),
+                                         xml=form.cleaned_data["xml"])
         if result.ok:
-            return _start_create(request, form.cleaned_data["host"], result.xml)
+            return _start_create(request, host, team, result.xml)
         form.add_error("xml", result.errors.get("xml") or str(result.errors))
     return render(request, "networks/xml.html", {"form": form, "title": "Import a network"})
 
@@ -83,8 +85,7 @@ def _network(request, pk):
 
 def _changeable(request, pk):
     network = _network(request, pk)
-    if not can_change_network(request.user, network):
-        raise PermissionDenied("only staff or the network's creator may change it")
+    require_change_network(request.user, network)
     return network
 
 
@@ -93,8 +94,9 @@ def network_detail(request, pk):
     return render(request, "networks/detail.html", {
         "network": network, "leases": network.leases.all(),
         "nics": network.attached_nics(),
-        "operations": Operation.objects.filter(host=network.host, target=network.target)
-                                       .select_related("user")[:30],
+        "operations": visible_operations(request.user).filter(host=network.host,
+                                                              target=network.target)
+                                                      .select_related("user")[:30],
         "can_change": can_change_network(request.user, network),
     })
 
@@ -112,11 +114,12 @@ def _preview_or_apply(request, network, result, confirmed):
     if not edit["changed"]:
         messages.info(request, "Nothing changed.")
         return redirect(network)
+    intake.check_edit_for(request.user, network, result)
     if not confirmed:
         return render(request, "networks/preview.html", {
             "network": network, "edit": edit, "xml": result.xml, "warnings": result.warnings})
     with transaction.atomic():
-        services.start(request.user, network.host, edit["action"], network.name, xml=result.xml)
+        services.start(request.user, network.host, edit["action"], network.name, team=network.owner, xml=result.xml)
     return redirect(network)
 
 
@@ -163,14 +166,22 @@ ACTIONS = {"start": ("network.start", {}), "stop": ("network.stop", {}),
 def network_action(request, pk, action):
     if action not in ACTIONS:
         raise Http404("no such action")
-    network = _network(request, pk) if action == "firewall" else _changeable(request, pk)
+    if action == "firewall":
+        network = _network(request, pk)
+        try:
+            require_read_firewall(request.user, network)
+        except Refused as exc:
+            messages.error(request, str(exc))
+            return redirect(network)
+    else:
+        network = _changeable(request, pk)
     in_use = nics_in_use(network)
     if action in ("delete", "stop") and in_use and not request.POST.get("confirm"):
         return render(request, "networks/confirm.html", {
             "network": network, "action": action, "nics": in_use})
     name, params = ACTIONS[action]
     with transaction.atomic():
-        services.start(request.user, network.host, name, network.name, **params)
+        services.start(request.user, network.host, name, network.name, team=network.owner, **params)
     if action == "delete":
         messages.info(request, f"Deleting {network.name} on {network.host}.")
         return redirect("networks:host_list", network.host_id)

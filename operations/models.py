@@ -17,7 +17,12 @@ class Operation(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
-    host = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.CASCADE,
+    # The audit log outlives hosts: a removed host leaves its operations with its name.
+    host = models.ForeignKey("hosts.Host", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="operations")
+    host_name = models.CharField(max_length=64, blank=True)
+    # The team the change was made for (owner of what it creates; audit search by team).
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="operations")
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=200, blank=True,

@@ -22,15 +22,17 @@ def handler(action):
     return register
 
 
-def start(user, host, action, target="", params=None):
-    """Create the Operation in the caller's transaction and enqueue it once that commits."""
+def start(user, host, action, target="", params=None, team=None):
+    """Create the Operation in the caller's transaction and enqueue it once that commits.
+    ``team``: the team it acts for (it will own what the operation creates)."""
     from .tasks import run_operation
 
     if action not in HANDLERS:
         raise ValueError(f"no handler for action {action!r}")
     op = Operation.objects.create(
         user=user if user and user.is_authenticated else None,
-        host=host, action=action, target=target, params=params or {},
+        host=host, host_name=host.name if host else "", team=team, action=action,
+        target=target, params=params or {},
     )
     transaction.on_commit(lambda: run_operation.delay(op.pk))
     return op

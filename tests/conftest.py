@@ -96,6 +96,18 @@ def plain_user(django_user_model):
     return django_user_model.objects.create_user("alice", "", "alice-pass-123")
 
 
+def grant(user, host, role="operator", team="blue", **grant_fields):
+    """Make ``user`` a member of ``team`` (created when missing) with ``role``, and grant the
+    team ``host``. Returns the team."""
+    from teams.models import HostGrant, Membership, Team
+
+    team, _ = Team.objects.get_or_create(name=team)
+    Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+    if host is not None:
+        HostGrant.objects.update_or_create(team=team, host=host, defaults=grant_fields)
+    return team
+
+
 @pytest.fixture
 def admin_api(admin_user):
     from rest_framework.test import APIClient

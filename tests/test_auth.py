@@ -25,10 +25,10 @@ def test_it_refuses_anonymous_api(client, path):
 
 @pytest.mark.django_db
 def test_it_accepts_a_token(client, admin_user):
-    from rest_framework.authtoken.models import Token
+    from teams.models import ApiToken
 
-    token = Token.objects.create(user=admin_user)
-    response = client.get("/api/hosts/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, secret = ApiToken.issue(admin_user, "ci")
+    response = client.get("/api/hosts/", HTTP_AUTHORIZATION=f"Token {secret}")
     assert response.status_code == 200
 
 

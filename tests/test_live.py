@@ -8,6 +8,7 @@ from hosts.models import Host
 from kvmweb import events
 from kvmweb.consumers import LiveConsumer
 from operations.models import Operation
+from tests.conftest import grant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +40,7 @@ def follow_and_receive(user, group, send=None):
 def test_it_pushes_host_status_to_followers(plain_user):
     host = Host.objects.create(name="kvm1", uri="qemu+ssh://root@10.0.0.1/system",
                                status=Host.Status.OFFLINE, status_reason="gone")
+    grant(plain_user, host, "viewer")
     def change():
         host.status = Host.Status.ONLINE
         events.host_status(host)
@@ -54,6 +56,7 @@ def test_it_pushes_host_status_to_followers(plain_user):
 
 def test_it_pushes_operation_progress(plain_user):
     host = Host.objects.create(name="kvm1", uri="qemu+ssh://root@10.0.0.1/system")
+    grant(plain_user, host, "viewer")
     op = Operation.objects.create(host=host, action="host.sync", progress=40)
     def progress():
         op.progress = 60

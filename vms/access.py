@@ -1,17 +1,123 @@
-"""Who may see and change VMs: anyone who may see the VM's host (one place to narrow later)."""
+"""Who may see, create, operate and change VMs and their NICs: the only place (on
+kvmweb.access and networks.access).
 
-from hosts.access import visible_hosts
+- Administrators (staff): everything.
+- Members see the VMs on their teams' granted hosts that are unowned or owned by their teams.
+- Operators create VMs for their team on a granted host (within quota) and start, stop, change
+  and delete the VMs their team owns. Unowned VMs (found by a sync) are for administrators.
+- NICs: type network on a network the team may use (networks.access.may_use_network); type
+  bridge on a host bridge the team's grant names; macvtap (type direct) on a host device is
+  for administrators.
+- Boot files (kernel, initrd, ISO) must be volumes in the host's storage pools, and an existing
+  volume must not be another VM's disk: the host's other files (the app's SSH key, /etc/shadow)
+  are not for guests to read.
+"""
 
-from .models import Domain
+import posixpath
+
+from kvmweb import access as core
+from kvmweb.access import OPERATOR, Refused, is_admin
+from networks.access import may_use_network
+from networks.models import Network
+
+from .models import Domain, Volume
 
 
 def visible_vms(user):
-    return Domain.objects.filter(host__in=visible_hosts(user))
+    return Domain.objects.filter(core.visible_q(user))
 
 
 def can_change_vm(user, vm):
-    return visible_hosts(user).filter(pk=vm.host_id).exists()
+    """Start, stop, force off, change NICs, delete (and open its console): administrators, or
+    operators of the owning team on a host granted to that team."""
+    if is_admin(user):
+        return True
+    return (vm.owner_id is not None and vm.owner_id in core.team_ids(user, OPERATOR)
+            and core.operator_teams_on(user, vm.host_id).filter(pk=vm.owner_id).exists())
+
+
+# Operating a VM (power, console) needs the same as changing it.
+can_operate_vm = can_change_vm
+
+
+def require_change_vm(user, vm):
+    if can_change_vm(user, vm):
+        return
+    if vm.owner_id is None:
+        raise Refused(f"{vm.name} on {vm.host} belongs to no team: only administrators "
+                      "operate or change it")
+    raise Refused(f"only administrators and operators of team {vm.owner} operate or change "
+                  f"{vm.name}")
 
 
 def can_create_on(user, host):
-    return visible_hosts(user).filter(pk=host.pk).exists()
+    return is_admin(user) or core.operator_teams_on(user, host.pk).exists()
+
+
+def nic_refusal(user, host, nic):
+    """Why this user may not put a NIC like ``nic`` (a spec dict) on ``host`` (None: fine)."""
+    if is_admin(user):
+        return None
+    kind, source = nic.get("type") or "network", (nic.get("source") or "").strip()
+    if kind == "network":
+        network = Network.objects.filter(host=host, name=source).first()
+        if network is not None and not may_use_network(user, network):
+            return (f"your team may not attach NICs to network '{source}' on {host}: use one of "
+                    "your team's networks or ask an administrator to share this one")
+        return None
+    if kind == "bridge":
+        if not core.may_use_shared(user, host.pk, "bridges", source):
+            return (f"your team may not attach NICs to host bridge '{source}' on {host}: ask an "
+                    "administrator to name it in your team's grant")
+        return None
+    return (f"only administrators attach {kind} NICs (macvtap on a host device such as "
+            f"'{source}' reaches the host's physical network directly)")
+
+
+def require_nic(user, host, nic):
+    problem = nic_refusal(user, host, nic)
+    if problem:
+        raise Refused(problem)
+
+
+def _in_pool(host, path):
+    """Whether ``path`` is a volume of one of this host's storage pools (no '..' games)."""
+    if not path or posixpath.normpath(path) != path:
+        return False
+    return Volume.objects.filter(pool__host=host, path=path).exists()
+
+
+def volume_users(host, path):
+    """Names of VMs on ``host`` whose definition uses ``path`` as a disk (CD-ROM images such as
+    an installer ISO may be shared)."""
+    from .handlers import disk_paths
+
+    return [d.name for d in Domain.objects.filter(host=host)
+            if any(p == path and not cdrom for p, cdrom in disk_paths(d.xml))]
+
+
+def spec_refusal(user, host, spec):
+    """Why this user may not create a VM like ``spec`` on ``host`` (None: fine)."""
+    if is_admin(user):
+        return None
+    for key in ("kernel", "initrd", "iso"):
+        path = spec.get(key) or ""
+        if path and not _in_pool(host, path):
+            return (f"{key} {path!r} is not a volume in one of {host}'s storage pools: only "
+                    "administrators boot VMs from other files on the host")
+    if spec.get("disk") == "existing":
+        users = volume_users(host, spec.get("volume") or "")
+        if users:
+            return (f"volume {spec.get('volume')} is a disk of {', '.join(users)}: only "
+                    "administrators attach another VM's volume")
+    for nic in spec.get("nics") or []:
+        problem = nic_refusal(user, host, nic)
+        if problem:
+            return problem
+    return None
+
+
+def require_spec(user, host, spec):
+    problem = spec_refusal(user, host, spec)
+    if problem:
+        raise Refused(problem)

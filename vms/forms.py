@@ -1,5 +1,8 @@
 from django import forms
 
+from kvmweb.access import creating_teams
+from teams.models import Team
+
 from .choices import (BOOT_CHOICES, DISK_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
                       NIC_MODELS, NIC_TYPES)
 
@@ -40,6 +43,8 @@ NICFormSet = forms.formset_factory(NICForm, extra=1, min_num=0)
 
 
 class VMCreateForm(Styled):
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
+                                  help_text="the team that will own it (yours if you have one)")
     name = forms.CharField(max_length=63)
     memory_mib = forms.IntegerField(min_value=16, initial=512, label="Memory (MiB)")
     vcpus = forms.IntegerField(min_value=1, initial=1, label="vCPUs")
@@ -56,6 +61,10 @@ class VMCreateForm(Styled):
     cmdline = forms.CharField(required=False, label="Kernel command line", initial="console=ttyS0")
     domain_type = forms.ChoiceField(choices=DOMAIN_TYPES, initial="auto")
     start = forms.BooleanField(required=False, initial=True, label="Start after create")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = creating_teams(user)
 
 
 def add_errors(form, errors):

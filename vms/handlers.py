@@ -222,6 +222,8 @@ def create(op):
         ops.report(op, f"{spec['name']} is {domains.state(dom)}", progress=80,
                    xml_after=domains.xml(dom))
     refresh(op)
+    if op.team_id:
+        Domain.objects.filter(host=host, name=spec["name"]).update(owner_id=op.team_id)
 
 
 from . import nic_handlers  # noqa: E402,F401 - registers the NIC operation handlers

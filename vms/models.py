@@ -5,6 +5,9 @@ class Domain(models.Model):
     """A libvirt domain (VM) on one host, as last read from it."""
 
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="domains")
+    # The team that created it through kvmweb; None means only administrators change it.
+    owner = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="vms")
     name = models.CharField(max_length=128)
     uuid = models.CharField(max_length=36)
     state = models.CharField(max_length=16, default="nostate")

@@ -1,17 +1,19 @@
 """What requests may do with VMs: validate against the read model, then create Operations.
 
 Nothing here talks to a host; the handlers (vms.handlers, vms.nic_handlers) do, in the worker.
-Each ``request_*`` raises ``Invalid`` (field errors, no Operation created) or returns the
-Operation.
+Each ``request_*`` first asks vms.access whether ``user`` may (``Refused``: 403, nothing
+created), then raises ``Invalid`` (field errors, no Operation created) or returns the Operation.
 """
 
 import random
 
 from django.db import transaction
 
+from kvmweb.access import Refused, acting_team
 from operations import services as ops
+from teams.quotas import over_quota
 
-from . import validation
+from . import access, validation
 from .choices import ACTIONS_BY_STATE, VM_ACTIONS
 from .models import DomainInterface, Volume
 
@@ -44,11 +46,22 @@ def _target(vm):
     return f"domain:{vm.uuid}"
 
 
-def request_create(user, host, spec):
+def _require_quota(team, **adding):
+    problem = over_quota(team, **adding)
+    if problem:
+        raise Refused(problem)
+
+
+def request_create(user, host, spec, team=None):
+    """``team`` will own the VM (see kvmweb.access.acting_team for who may pick which)."""
+    team = acting_team(user, host, team)
     spec = {**spec, "nics": [_clean_nic(n) for n in spec.get("nics") or []]}
+    access.require_spec(user, host, spec)
     errors = validation.vm_errors(host, spec)
     if errors:
         raise Invalid(errors)
+    _require_quota(team, max_vms=1, max_vcpus=spec.get("vcpus") or 0,
+                   max_memory_mib=spec.get("memory_mib") or 0, max_nics=len(spec["nics"]))
     for nic in spec["nics"]:
         nic.setdefault("mac", new_mac())
     if spec.get("disk") == "existing":
@@ -56,10 +69,11 @@ def request_create(user, host, spec):
         spec["disk_format"] = vol.format or "raw"
     with transaction.atomic():
         return ops.start(user, host, "vm.create", target=f"domain:{spec['name']}",
-                         params={"name": spec["name"], "spec": spec})
+                         params={"name": spec["name"], "spec": spec}, team=team)
 
 
 def request_action(user, vm, action, timeout=None):
+    access.require_change_vm(user, vm)
     if action not in VM_ACTIONS:
         raise Invalid({"action": [f"unknown action {action!r}"]})
     allowed = ACTIONS_BY_STATE.get(vm.state, list(VM_ACTIONS))
@@ -69,40 +83,50 @@ def request_action(user, vm, action, timeout=None):
     if timeout is not None:
         params["timeout"] = int(timeout)
     with transaction.atomic():
-        return ops.start(user, vm.host, VM_ACTIONS[action], target=_target(vm), params=params)
+        return ops.start(user, vm.host, VM_ACTIONS[action], target=_target(vm), params=params,
+                         team=vm.owner)
 
 
 def request_delete(user, vm, remove_disks=False):
+    access.require_change_vm(user, vm)
     with transaction.atomic():
-        return ops.start(user, vm.host, "vm.delete", target=_target(vm),
+        return ops.start(user, vm.host, "vm.delete", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "remove_disks": bool(remove_disks)})
 
 
 def request_refresh(user, host):
+    from hosts.access import require_sync_host
+
+    require_sync_host(user, host)  # a refresh is a sync of the VM side: same rule and limit
     with transaction.atomic():
         return ops.start(user, host, "vm.refresh", target="inventory")
 
 
 def request_nic_add(user, vm, nic):
+    access.require_change_vm(user, vm)
     nic = _clean_nic(nic)
+    access.require_nic(user, vm.host, nic)
     errors = validation.nic_errors(vm.host, nic)
     if errors:
         raise Invalid(errors)
+    _require_quota(vm.owner, max_nics=1)
     nic.setdefault("mac", new_mac())
     with transaction.atomic():
-        return ops.start(user, vm.host, "nic.add", target=_target(vm),
+        return ops.start(user, vm.host, "nic.add", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "nic": nic})
 
 
 def request_nic_remove(user, vm, nic):
+    access.require_change_vm(user, vm)
     with transaction.atomic():
-        return ops.start(user, vm.host, "nic.remove", target=_target(vm),
+        return ops.start(user, vm.host, "nic.remove", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac})
 
 
 def request_nic_update(user, vm, nic, changes):
     """``changes``: any of type+source(+mode/portgroup), portgroup, link_state, model, mac,
     inbound_average, outbound_average. Only what differs from the NIC is sent."""
+    access.require_change_vm(user, vm)
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes.get("mac"):
         changes["mac"] = validation.normalize_mac(changes["mac"])
@@ -124,11 +148,13 @@ def request_nic_update(user, vm, nic, changes):
     spec = dict(changes)
     if "portgroup" in spec and "source" not in spec:
         spec.update(type=nic.type, source=nic.source)
+    if spec.get("source"):
+        access.require_nic(user, vm.host, spec)
     errors = validation.nic_errors(vm.host, spec, ignore_nic=nic,
                                    check_source=bool(spec.get("source")))
     if errors:
         raise Invalid(errors)
     with transaction.atomic():
-        return ops.start(user, vm.host, "nic.update", target=_target(vm),
+        return ops.start(user, vm.host, "nic.update", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac,
                                  "changes": changes})

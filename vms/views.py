@@ -1,17 +1,16 @@
 """VM pages. They read the database only; every change is an Operation (see vms.services)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from hosts.access import visible_hosts
 from hosts.models import HostInterface
-from operations.models import Operation
+from operations.access import visible_operations
 
 from . import addresses, services
-from .access import can_change_vm, visible_vms
+from .access import require_change_vm, visible_vms
 from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
 from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
 from .handlers import disk_paths
@@ -29,8 +28,10 @@ def vm_list(request):
     found = addresses.addresses_by_mac((vm.host_id, nic.mac) for vm in vms for nic in vm.nics.all())
     rows = [(vm, [a for nic in vm.nics.all() for a in found.get((vm.host_id, nic.mac), [])])
             for vm in vms]
-    ops = Operation.objects.filter(host__in=[host] if host else visible_hosts(request.user),
-                                   action__regex=r"^(vm|nic)\.").select_related("user")[:10]
+    ops = visible_operations(request.user).filter(action__regex=r"^(vm|nic)\.")
+    if host:
+        ops = ops.filter(host=host)
+    ops = ops.select_related("user")[:10]
     return render(request, "vms/list.html", {
         "rows": rows, "host": host, "hosts": visible_hosts(request.user), "operations": ops,
     })
@@ -59,13 +60,13 @@ def vm_detail(request, pk, nic_form=None):
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
         "nic_form": nic_form or NICForm(),
         "sources": _sources(vm.host),
-        "operations": vm.host.operations.filter(target=f"domain:{vm.uuid}").select_related("user")[:15],
+        "operations": visible_operations(request.user).filter(
+            host=vm.host, target=f"domain:{vm.uuid}").select_related("user")[:15],
     })
 
 
 def _require_change(request, vm):
-    if not can_change_vm(request.user, vm):
-        raise PermissionDenied("you may not change this VM")
+    require_change_vm(request.user, vm)
 
 
 @require_POST
@@ -153,14 +154,15 @@ def vm_create(request):
     if not host_pk:
         return render(request, "vms/create.html", {"hosts": hosts, "host": None})
     host = get_object_or_404(hosts, pk=host_pk)
-    form = VMCreateForm(request.POST or None)
+    form = VMCreateForm(request.POST or None, user=request.user)
     formset = NICFormSet(request.POST or None, prefix="nics")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         spec = dict(form.cleaned_data)
+        team = spec.pop("team", None)
         spec["nics"] = [f.cleaned_data for f in formset if f.cleaned_data and f.cleaned_data.get("source")]
         spec = {k: v for k, v in spec.items() if v not in ("", None)}
         try:
-            op = services.request_create(request.user, host, spec)
+            op = services.request_create(request.user, host, spec, team=team)
             messages.info(request, f"Creating {spec['name']} on {host}: operation #{op.pk}.")
             return redirect(f"{_list_url()}?host={host.pk}&op={op.pk}")
         except services.Invalid as exc:

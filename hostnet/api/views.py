@@ -4,10 +4,10 @@
 from django.db import transaction
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from hosts.access import can_manage_hosts, visible_hosts
+from ..access import require_change_host_network, visible_host_networks
 from operations.api.serializers import OperationSerializer
 
 from .. import plans, services, tree
@@ -24,7 +24,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return visible_hosts(self.request.user)
+        return visible_host_networks(self.request.user)
 
     def retrieve(self, request, pk=None):
         host = self.get_object()
@@ -34,8 +34,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
     def _plan(self, request, host, action):
         if action not in plans.ACTIONS:
             raise ValidationError({"action": f"unknown action; one of {', '.join(plans.ACTIONS)}"})
-        if not can_manage_hosts(request.user):
-            raise PermissionDenied("only administrators change host networking")
+        require_change_host_network(request.user)
         params = dict(request.data)
         force = bool(params.pop("force", False))
         try:

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from operations.api.serializers import OperationSerializer
 
 from .. import services
-from ..access import can_manage_hosts, visible_hosts
+from ..access import can_manage_hosts, require_sync_host, visible_hosts
 from ..models import Host
 from .serializers import (HostCreatedSerializer, HostInterfaceSerializer, HostSerializer,
                           PinKeySerializer)
@@ -67,6 +67,7 @@ class HostViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         host = self.get_object()
+        require_sync_host(request.user, host)
         try:
             op = services.request_sync(request.user, host)
         except ValueError as exc:

@@ -3,6 +3,9 @@ from rest_framework import serializers
 from hosts.access import visible_hosts
 from hosts.models import Host
 
+from kvmweb.access import creating_teams
+from teams.models import Team
+
 from .. import choices, intake
 from ..models import Lease, Network
 
@@ -79,6 +82,9 @@ def _raise(errors):
 
 class NetworkCreateSerializer(SpecFields):
     host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.none())
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.none(), required=False, allow_null=True,
+        help_text="the team that will own it; needed only when you operate for several teams")
     name = serializers.CharField(required=False, allow_blank=True)
     xml = serializers.CharField(required=False, help_text="import: a whole <network> definition")
     start = serializers.BooleanField(required=False, default=True)
@@ -87,20 +93,22 @@ class NetworkCreateSerializer(SpecFields):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        self.fields["host"].queryset = visible_hosts(request.user if request else None)
+        user = request.user if request else None
+        self.fields["host"].queryset = visible_hosts(user)
+        self.fields["team"].queryset = creating_teams(user)
 
     def validate(self, attrs):
-        host = attrs["host"]
+        host, user = attrs["host"], self.context["request"].user
         if attrs.get("xml"):
-            result = intake.create_from_xml(host, attrs["xml"])
+            team, result = intake.create_for(user, host, attrs.get("team"), xml=attrs["xml"])
         else:
-            spec = {k: v for k, v in attrs.items() if k not in ("host", "xml")}
+            spec = {k: v for k, v in attrs.items() if k not in ("host", "xml", "team")}
             if "dns_domain" in spec and spec["dns_domain"] is None:
                 del spec["dns_domain"]
-            result = intake.create_from_spec(host, spec)
+            team, result = intake.create_for(user, host, attrs.get("team"), spec=spec)
         if not result.ok:
             _raise(result.errors)
-        attrs["intake"] = result
+        attrs["intake"], attrs["team"] = result, team
         return attrs
 
 
@@ -132,7 +140,7 @@ class NetworkSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Network
-        fields = ["id", "url", "host", "host_name", "name", "uuid", "kind", "bridge", "subnets",
+        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "kind", "bridge", "subnets",
                   "dhcp", "active", "autostart", "persistent", "attached_nics", "leases",
                   "firewall", "firewall_read", "firewall_error"]
         read_only_fields = fields

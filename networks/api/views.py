@@ -4,13 +4,12 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from operations.api.serializers import OperationSerializer
 
 from .. import intake, services
-from ..access import can_change_network, visible_networks
+from ..access import require_change_network, require_read_firewall, visible_networks
 from .serializers import (AutostartSerializer, ConfirmSerializer, LeaseSerializer,
                           NetworkCreateSerializer, NetworkEditSerializer, NetworkSerializer)
 
@@ -54,8 +53,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
 
     def _changeable(self):
         network = self.get_object()
-        if not can_change_network(self.request.user, network):
-            raise PermissionDenied("only staff or the network's creator may change it")
+        require_change_network(self.request.user, network)
         return network
 
     @extend_schema(request=NetworkCreateSerializer, responses={202: OperationSerializer})
@@ -66,7 +64,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
         with transaction.atomic():
             op = services.request_create(request.user, data["host"], result.xml,
                                          start_now=data.get("start", True),
-                                         autostart=data.get("autostart", True))
+                                         autostart=data.get("autostart", True), team=data["team"])
         return self._op(op, {"warnings": result.warnings})
 
     @extend_schema(request=NetworkEditSerializer, responses={202: OperationSerializer})
@@ -83,6 +81,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
 
     def _apply_edit(self, network, result, confirm):
         edit = intake.edit_plan(network, result.xml)
+        intake.check_edit_for(self.request.user, network, result)
         if not edit["changed"]:
             return Response({"detail": "nothing to change", **edit}, status=status.HTTP_400_BAD_REQUEST)
         if edit["restart_required"] and not confirm:
@@ -91,7 +90,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
                              **edit, "warnings": result.warnings},
                             status=status.HTTP_409_CONFLICT)
         with transaction.atomic():
-            op = services.start(self.request.user, network.host, edit["action"], network.name,
+            op = services.start(self.request.user, network.host, edit["action"], network.name, team=network.owner,
                                 xml=result.xml)
         return self._op(op, {"diff": edit["diff"], "warnings": result.warnings})
 
@@ -106,13 +105,13 @@ class NetworkViewSet(viewsets.ModelViewSet):
                                        "their network. Send confirm=true to delete anyway.",
                              "attached_nics": in_use}, status=status.HTTP_409_CONFLICT)
         with transaction.atomic():
-            op = services.start(request.user, network.host, "network.delete", network.name)
+            op = services.start(request.user, network.host, "network.delete", network.name, team=network.owner)
         return self._op(op)
 
     def _lifecycle(self, action_name, **params):
         network = self._changeable()
         with transaction.atomic():
-            op = services.start(self.request.user, network.host, action_name, network.name,
+            op = services.start(self.request.user, network.host, action_name, network.name, team=network.owner,
                                 **params)
         return self._op(op)
 
@@ -147,8 +146,9 @@ class NetworkViewSet(viewsets.ModelViewSet):
         if request.method == "GET":
             return Response({"rules": network.firewall, "read": network.firewall_read,
                              "error": network.firewall_error})
+        require_read_firewall(request.user, network)
         with transaction.atomic():
-            op = services.start(request.user, network.host, "network.firewall", network.name)
+            op = services.start(request.user, network.host, "network.firewall", network.name, team=network.owner)
         return self._op(op)
 
     @extend_schema(responses=LeaseSerializer(many=True))

@@ -1,8 +1,7 @@
 from rest_framework import viewsets
 
-from hosts.access import visible_hosts
 
-from ..models import Operation
+from ..access import visible_operations
 from .serializers import OperationSerializer
 
 
@@ -12,7 +11,7 @@ class OperationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OperationSerializer
 
     def get_queryset(self):
-        qs = Operation.objects.filter(host__in=visible_hosts(self.request.user))
+        qs = visible_operations(self.request.user)
         host = self.request.query_params.get("host")
         if host:
             qs = qs.filter(host_id=host)

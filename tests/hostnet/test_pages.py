@@ -56,6 +56,9 @@ def test_form_error_preview_then_confirm_creates_the_operation(admin_client, hos
 
 
 def test_plain_users_see_the_tree_but_not_the_actions(client, plain_user, host):
+    from tests.conftest import grant
+
+    grant(plain_user, host, "operator")
     client.force_login(plain_user)
     assert b"hostnet-actions" not in client.get(f"/hostnet/{host.pk}/").content
     assert client.get(f"/hostnet/{host.pk}/mtu/").status_code == 403

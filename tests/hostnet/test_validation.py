@@ -111,7 +111,10 @@ def test_it_rejects_timeouts_out_of_range_and_the_management_link_down(admin_api
     refused(admin_api, host, "link_state", "up", "cuts this host off", name="eth0", up=False)
 
 
-def test_plain_users_may_not_change_host_networking(user_api, host):
+def test_plain_users_may_not_change_host_networking(user_api, plain_user, host):
+    from tests.conftest import grant
+
+    grant(plain_user, host, "admin")  # even a team admin of a team granted the host
     response = user_api.post(f"/api/hostnet/{host.pk}/mtu/", {"name": "eth1", "mtu": 1400},
                              format="json")
     assert response.status_code == 403

@@ -93,12 +93,19 @@ def test_delete_in_use_asks_first(page, in_use):
 
 
 def test_plain_users_cannot_change_networks_they_did_not_create(client, plain_user, user_api, in_use):
+    from tests.conftest import grant
+
+    team = grant(plain_user, in_use.host, "operator")
     client.force_login(plain_user)
     assert client.post(f"/networks/{in_use.pk}/stop/").status_code == 403
     assert user_api.post(f"/api/networks/{in_use.pk}/stop/").status_code == 403
     assert not Operation.objects.exists()
+    # Having once asked to create a network of that name no longer makes it yours.
     Operation.objects.create(user=plain_user, host=in_use.host, action="network.create",
                              target="network:default")
+    assert user_api.post(f"/api/networks/{in_use.pk}/start/").status_code == 403
+    in_use.owner = team
+    in_use.save()
     assert user_api.post(f"/api/networks/{in_use.pk}/start/").status_code == 202
 
 

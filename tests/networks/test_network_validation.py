@@ -111,7 +111,14 @@ def test_defaults_are_virt_manager_like(admin_api, synced_host):
                                                                           "192.168.101.254")
 
 
-def test_a_plain_user_cannot_see_or_use_hosts_it_cannot_see(user_api, synced_host):
-    # Every signed-in user sees every host today (hosts.access); creating is allowed.
+def test_a_plain_user_cannot_see_or_use_hosts_it_cannot_see(user_api, plain_user, synced_host):
+    from operations.models import Operation
+    from tests.conftest import grant
+
     response = user_api.post("/api/networks/", {**BASE, "host": synced_host.pk}, format="json")
-    assert response.status_code == 202
+    assert response.status_code == 400 and "host" in response.json()
+    assert not Operation.objects.exists()
+    team = grant(plain_user, synced_host, "operator")
+    response = user_api.post("/api/networks/", {**BASE, "host": synced_host.pk}, format="json")
+    assert response.status_code == 202, response.content
+    assert Operation.objects.get().team == team

@@ -10,9 +10,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(plain_user):
+def client(admin_user):
+    """Rendering and validation (who may is tests/teams/)."""
     client = Client()
-    client.force_login(plain_user)
+    client.force_login(admin_user)
     return client
 
 

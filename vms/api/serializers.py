@@ -56,7 +56,7 @@ class VMSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Domain
-        fields = ["id", "url", "host", "host_name", "name", "uuid", "state", "vcpus", "memory_mib",
+        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "state", "vcpus", "memory_mib",
                   "persistent", "autostart", "nics", "disks"]
         read_only_fields = fields
 
@@ -70,6 +70,9 @@ class VMSerializer(serializers.ModelSerializer):
 
 class VMCreateSerializer(serializers.Serializer):
     host = serializers.IntegerField()
+    team = serializers.IntegerField(required=False, allow_null=True,
+                                    help_text="the team that will own it; needed only when you "
+                                              "operate for several teams")
     name = serializers.CharField(max_length=63)
     memory_mib = serializers.IntegerField(min_value=1)
     vcpus = serializers.IntegerField(min_value=1, default=1)

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hosts.access import visible_hosts
+from kvmweb.access import creating_teams
 from operations.api.serializers import OperationSerializer
 
 from .. import addresses, services
@@ -46,8 +47,10 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         spec = dict(body.validated_data)
         host = get_object_or_404(visible_hosts(request.user), pk=spec.pop("host"))
+        team_pk = spec.pop("team", None)
+        team = get_object_or_404(creating_teams(request.user), pk=team_pk) if team_pk else None
         spec["nics"] = [dict(n) for n in spec.get("nics") or []]
-        return self._run(services.request_create, host, spec)
+        return self._run(services.request_create, host, spec, team)
 
     @extend_schema(parameters=[OpenApiParameter("remove_disks", bool)],
                    responses={202: OperationSerializer})
@@ -135,6 +138,7 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
     def pools(self, request):
         """Storage pools and their volumes per host (read by the VM refresh)."""
         qs = StoragePool.objects.filter(host__in=visible_hosts(request.user)).prefetch_related("volumes")
+        # (Pools are host facts every member of a granted team may read, like interfaces.)
         if request.query_params.get("host"):
             qs = qs.filter(host_id=request.query_params["host"])
         return Response(PoolSerializer(qs, many=True).data)

@@ -1,0 +1,18 @@
+"""Who may see and change host networking (bridges, bonds, VLANs, addresses over physical
+NICs): the only place. Members of a team granted the host see its interface tree; every change
+is for administrators, because it can cut the host (and every team's guests) off the network."""
+
+from hosts.access import visible_hosts
+from kvmweb.access import is_admin, require
+
+
+def visible_host_networks(user):
+    return visible_hosts(user)
+
+
+def can_change_host_network(user):
+    return is_admin(user)
+
+
+def require_change_host_network(user):
+    require(can_change_host_network(user), "only administrators change host networking")

@@ -1,0 +1,132 @@
+"""The shared core of authorization, one floor below the apps.
+
+Every app's ``access.py`` is the one place that answers "may this user do this to this object"
+for that app; they all build on these few facts: who is a global administrator (staff), which
+teams a user is in and with what role, which hosts those teams were granted, and what those
+grants let them attach to. Nothing here knows about networks or VMs.
+
+A refusal is ``Refused`` (a PermissionDenied with a message that says why): pages answer 403
+with the message (templates/403.html), the API answers 403 ``{"detail": message}``
+(``api_exception_handler``), and because the check comes before any Operation is created,
+nothing changes and nothing is enqueued.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+
+from teams import choices
+from teams.choices import OPERATOR, TEAM_ADMIN, VIEWER  # noqa: F401 - re-exported for apps
+from teams.models import HostGrant, Membership, Team
+
+
+class Refused(PermissionDenied):
+    """The user may not do this; ``str(exc)`` says why (and, where it helps, how to get it)."""
+
+
+def signed_in(user):
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user):
+    """Staff are global administrators: every host, every object, host networking."""
+    return signed_in(user) and (user.is_staff or user.is_superuser)
+
+
+def require(allowed, message):
+    if not allowed:
+        raise Refused(message)
+
+
+def team_ids(user, role=VIEWER):
+    """Primary keys of the teams in which ``user`` has at least ``role``."""
+    if not signed_in(user):
+        return set()
+    return set(Membership.objects.filter(user=user, role__in=choices.at_least(role))
+               .values_list("team_id", flat=True))
+
+
+def teams(user, role=VIEWER):
+    return Team.objects.filter(pk__in=team_ids(user, role))
+
+
+def granted_host_ids(user, role=VIEWER):
+    """Hosts granted to a team in which ``user`` has at least ``role`` (a subquery)."""
+    return HostGrant.objects.filter(
+        team__memberships__user=user, team__memberships__role__in=choices.at_least(role)
+    ).values("host_id")
+
+
+def hosts_q(user, role=VIEWER, field="host"):
+    """A filter for objects whose ``field`` is a host the user may see (or act on with
+    ``role``). Admins: everything. Anonymous: nothing."""
+    if is_admin(user):
+        return Q()
+    if not signed_in(user):
+        return Q(pk__in=[])
+    return Q(**{f"{field}__in": granted_host_ids(user, role)})
+
+
+def owned_q(user, role=VIEWER, field="owner"):
+    """Objects owned by one of the user's teams (with at least ``role``)."""
+    if is_admin(user):
+        return Q()
+    return Q(**{f"{field}__in": team_ids(user, role)})
+
+
+def visible_q(user, host_field="host", owner_field="owner"):
+    """What a user sees of team-owned objects: on a granted host, and either unowned (synced,
+    or made by an administrator) or owned by one of the user's teams. Another team's objects on
+    a shared host stay invisible."""
+    if is_admin(user):
+        return Q()
+    return hosts_q(user, field=host_field) & (
+        Q(**{f"{owner_field}__isnull": True}) | owned_q(user, field=owner_field))
+
+
+def operator_teams_on(user, host_id):
+    """The teams that let ``user`` create things on this host (operator or team admin)."""
+    return Team.objects.filter(pk__in=team_ids(user, OPERATOR), grants__host_id=host_id)
+
+
+def creating_teams(user):
+    """Teams a new network or VM may be made for (form choices): any for administrators, else
+    the user's operator teams (``acting_team`` checks the host's grant on submit)."""
+    return Team.objects.all() if is_admin(user) else teams(user, OPERATOR)
+
+
+def acting_team(user, host, team=None):
+    """The team a new network or VM on ``host`` will belong to. Administrators may name any
+    team or none (an admin-owned object); others act for one of their operator teams granted
+    this host, which they must name when there are several."""
+    if is_admin(user):
+        return team
+    mine = list(operator_teams_on(user, host.pk))
+    if team is not None:
+        require(any(t.pk == team.pk for t in mine),
+                f"you are not an operator of team {team} on host {host}")
+        return team
+    require(mine, f"none of your teams may create anything on host {host}: ask an "
+                  "administrator for the operator role in a team that was granted it")
+    require(len(mine) == 1, "you are an operator of several teams here ("
+                            + ", ".join(t.name for t in mine) + "): choose the team")
+    return mine[0]
+
+
+def grants_on(user, host_id, role=OPERATOR):
+    return HostGrant.objects.filter(host_id=host_id, team_id__in=team_ids(user, role))
+
+
+def may_use_shared(user, host_id, kind, name):
+    """Whether one of the user's operator teams' grants on this host names this network
+    (kind "networks") or host bridge (kind "bridges")."""
+    return any(name in (getattr(g, kind) or []) for g in grants_on(user, host_id))
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, but a Refused keeps its message (DRF would replace it with a generic one)."""
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, Refused):
+        return Response({"detail": str(exc)}, status=getattr(exc, "status_code", 403))
+    return exception_handler(exc, context)
