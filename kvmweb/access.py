@@ -112,6 +112,25 @@ def acting_team(user, host, team=None):
     return mine[0]
 
 
+def may_change_owned(user, obj):
+    """Whether ``user`` may change a team-owned object (``obj.owner``, ``obj.host``):
+    administrators, or operators of the owning team while it holds a grant on the host.
+    Unowned objects (found by a sync) are for administrators only."""
+    if is_admin(user):
+        return True
+    return (obj.owner_id is not None and obj.owner_id in team_ids(user, OPERATOR)
+            and operator_teams_on(user, obj.host_id).filter(pk=obj.owner_id).exists())
+
+
+def require_change_owned(user, obj, what):
+    """Refused, saying whose ``what`` it is, unless ``may_change_owned``."""
+    if may_change_owned(user, obj):
+        return
+    if obj.owner_id is None:
+        raise Refused(f"{what} on {obj.host} belongs to no team: only administrators change it")
+    raise Refused(f"only administrators and operators of team {obj.owner} change {what}")
+
+
 def grants_on(user, host_id, role=OPERATOR):
     return HostGrant.objects.filter(host_id=host_id, team_id__in=team_ids(user, role))
 

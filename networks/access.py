@@ -42,21 +42,11 @@ def require_create_network(user, host, team=None):
 def can_change_network(user, network):
     """Editing, stopping, deleting: administrators, or operators of the owning team. Networks
     without an owner (found on the host by a sync) are for administrators only."""
-    if is_admin(user):
-        return True
-    return (network.owner_id is not None
-            and network.owner_id in core.team_ids(user, OPERATOR)
-            and core.operator_teams_on(user, network.host_id).exists())
+    return core.may_change_owned(user, network)
 
 
 def require_change_network(user, network):
-    if can_change_network(user, network):
-        return
-    if network.owner_id is None:
-        raise Refused(f"{network.name} on {network.host} belongs to no team: only "
-                      "administrators change it")
-    raise Refused(f"only administrators and operators of team {network.owner} change "
-                  f"{network.name}")
+    core.require_change_owned(user, network, f"network {network.name}")
 
 
 def can_read_firewall(user, network):

@@ -16,7 +16,7 @@ kvmweb.access and networks.access).
 import posixpath
 
 from kvmweb import access as core
-from kvmweb.access import OPERATOR, Refused, is_admin
+from kvmweb.access import Refused, is_admin
 from networks.access import may_use_network
 from networks.models import Network
 
@@ -30,10 +30,7 @@ def visible_vms(user):
 def can_change_vm(user, vm):
     """Start, stop, force off, change NICs, delete (and open its console): administrators, or
     operators of the owning team on a host granted to that team."""
-    if is_admin(user):
-        return True
-    return (vm.owner_id is not None and vm.owner_id in core.team_ids(user, OPERATOR)
-            and core.operator_teams_on(user, vm.host_id).filter(pk=vm.owner_id).exists())
+    return core.may_change_owned(user, vm)
 
 
 # Operating a VM (power, console) needs the same as changing it.
@@ -41,13 +38,7 @@ can_operate_vm = can_change_vm
 
 
 def require_change_vm(user, vm):
-    if can_change_vm(user, vm):
-        return
-    if vm.owner_id is None:
-        raise Refused(f"{vm.name} on {vm.host} belongs to no team: only administrators "
-                      "operate or change it")
-    raise Refused(f"only administrators and operators of team {vm.owner} operate or change "
-                  f"{vm.name}")
+    core.require_change_owned(user, vm, f"VM {vm.name}")
 
 
 def can_create_on(user, host):
