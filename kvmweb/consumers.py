@@ -89,3 +89,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def operation_update(self, event):
         if await self._may_see(event.get("operation")):
             await self.send_json(event)
+
+    async def topology_delta(self, event):
+        await self.send_json(event)

@@ -1,6 +1,7 @@
 """The one module that sends live events to browsers (through the Channels layer).
 
-Groups: ``host.<pk>`` (one host's status, inventory and operations; the hosts list follows one
+Groups: ``host.<pk>`` (one host's status, inventory, operations and
+topology deltas; the hosts list follows one
 per host it shows, so nobody receives hosts they may not see), ``operation.<pk>`` (one
 operation's progress and log). Who may follow what: kvmweb.consumers.FOLLOW_RULES.
 """
@@ -46,6 +47,17 @@ class OperationEvent(TypedDict):
     error: str
 
 
+class TopologyDeltaEvent(TypedDict):
+    type: str  # "topology.delta"
+    host: int
+    version: int
+    base: int  # the version this applies to; a browser at another version fetches the part again
+    add_nodes: list  # [{"data": {...}}] Cytoscape elements (see topology.graph)
+    add_edges: list
+    remove: list  # element ids
+    change: list  # [{"id": ..., "data": {changed keys}}]
+
+
 def group_name(kind, pk=None):
     name = kind if pk is None else f"{kind}.{pk}"
     if not _GROUP.fullmatch(name):
@@ -81,6 +93,15 @@ def host_inventory(host):
     counts = host.counts()
     event = HostInventoryEvent(type="host.inventory", host=host.pk, **counts)
     send([group_name("host", host.pk)], event)
+
+
+def topology_delta(host_pk, delta):
+    """A host's part of the topology changed (topology.services publishes it)."""
+    event = TopologyDeltaEvent(type="topology.delta", host=host_pk, version=delta["version"],
+                               base=delta["base"], add_nodes=delta["add_nodes"],
+                               add_edges=delta["add_edges"], remove=delta["remove"],
+                               change=delta["change"])
+    send([group_name("host", host_pk)], event)
 
 
 def operation_event(op):

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "networks",
     "vms",
     "hostnet",
+    "topology",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,8 @@ KVMWEB_CONNECT_TIMEOUT = envint("KVMWEB_CONNECT_TIMEOUT", 10)
 # Seconds without a keepalive answer before the watcher marks a host offline.
 KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
+# The topology collapses more VMs than this on one network into one expandable node.
+KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,124 @@
+"""The topology read from the database, published per host with versions, pushed as deltas."""
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from hosts.models import Host, HostInterface
+from hosts.signals import announce
+from networks.models import Lease, Network
+from operations.locks import client as redis_client
+from topology import services
+from topology.graph import build, host_part
+from topology.models import UplinkSegment
+from topology.readmodel import load
+from vms.models import Domain, DomainInterface
+
+pytestmark = pytest.mark.django_db
+
+DEFAULT_XML = """<network>
+  <name>default</name><uuid>6b1a8d55-5a3a-4a7e-9d2c-0f3b1d9e2a11</uuid>
+  <forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
+  </ip>
+</network>"""
+MAC = "52:54:00:6a:01:01"
+
+
+def iface(host, name, kind, **kw):
+    return HostInterface.objects.create(host=host, name=name, kind=kind, up=True, carrier=True,
+                                        state="up", **kw)
+
+
+@pytest.fixture
+def host():
+    host = Host.objects.create(name="kvm1", uri="qemu+ssh://root@10.79.1.11/system",
+                               status=Host.Status.ONLINE)
+    r = redis_client()
+    for key in r.scan_iter(f"kvmweb:topology:host{host.pk}*"):  # pks are reused between tests
+        r.delete(key)
+    iface(host, "eth0", "veth", addresses=[{"family": "inet", "address": "10.79.1.11",
+                                            "prefixlen": 24, "scope": 0}],
+          stats={"rx_bytes": 1, "routes": [{"family": "inet", "dst": "default",
+                                            "gateway": "10.79.1.1", "metric": 0}]})
+    iface(host, "virbr0", "bridge")
+    iface(host, "vnet0", "tun/tap", master="virbr0")
+    net = Network.objects.create(host=host, name="default", uuid="6b1a8d55", xml=DEFAULT_XML,
+                                 active=True, kind="nat", bridge="virbr0",
+                                 subnets=["192.168.122.0/24"])
+    Lease.objects.create(network=net, mac=MAC, ip="192.168.122.77", prefix=24)
+    dom = Domain.objects.create(host=host, name="pxe1", uuid="uuid-pxe1", state="running", xml="")
+    DomainInterface.objects.create(domain=dom, mac=MAC, type="network", source="default",
+                                   target="vnet0")
+    return host
+
+
+def test_it_reads_the_graph_from_the_database(host):
+    g = build(load([host.pk]))
+    nic = g.nodes[f"nic:{host.pk}:uuid-pxe1:{MAC}"]
+    assert nic["ips"] == ["192.168.122.77"] and nic["label"] == "192.168.122.77"
+    assert nic["href"] == f"/vms/{Domain.objects.get().pk}/"
+    assert g.nodes[f"net:{host.pk}:default"]["href"] == f"/networks/{Network.objects.get().pk}/"
+    fwd = g.edges[f"forward|net:{host.pk}:default|if:{host.pk}:eth0"]
+    assert fwd["mode"] == "nat" and fwd["via"] == "default route"
+    assert f"lan|lan:10.79.1.0/24|if:{host.pk}:eth0" in g.edges
+
+
+def test_a_segment_name_survives_the_interface_rows_being_replaced(host):
+    UplinkSegment.objects.create(host=host, interface="eth0", name="rack 4")
+    HostInterface.objects.filter(host=host, name="eth0").delete()  # what a sync may do
+    iface(host, "eth0", "veth")
+    g = build(load([host.pk]))
+    assert f"lan|lan:name:rack 4|if:{host.pk}:eth0" in g.edges
+
+
+def drain(layer, channel):
+    """Every message waiting on a channel (one event loop for all receives)."""
+    async def receive_all():
+        out = []
+        try:
+            while True:
+                out.append(await asyncio.wait_for(layer.receive(channel), 1))
+        except asyncio.TimeoutError:
+            return out
+    return async_to_sync(receive_all)()
+
+
+def test_a_read_model_change_publishes_a_delta_to_the_hosts_group(host):
+    layer = get_channel_layer()
+    channel = f"topology-test-{uuid.uuid4().hex}"
+    async_to_sync(layer.group_add)(f"host.{host.pk}", channel)
+
+    announce(host.pk, "sync")
+    HostInterface.objects.filter(host=host, name="vnet0").update(up=False)
+    announce(host.pk, "netlink")
+    announce(host.pk, "sync")  # nothing changed: no new version, no event
+    first, second = drain(layer, channel)
+    async_to_sync(layer.group_discard)(f"host.{host.pk}", channel)
+
+    assert first["type"] == "topology.delta" and first["base"] == 0
+    assert f"host:{host.pk}" in {n["data"]["id"] for n in first["add_nodes"]}
+    assert second["base"] == first["version"] and second["version"] == first["version"] + 1
+    assert second["change"] == [{"id": f"if:{host.pk}:vnet0", "data": {"state": "down"}}]
+    assert second["add_nodes"] == second["remove"] == []
+
+    assert services.deltas_since(host.pk, first["version"])[0]["change"] == second["change"]
+    assert services.deltas_since(host.pk, second["version"]) == []
+    assert services.deltas_since(host.pk, 12345) is None  # not kept: fetch the part again
+    _, versions = services.current([host.pk])
+    assert versions == {host.pk: second["version"]}
+
+
+def test_the_published_part_is_the_one_the_api_serves(host):
+    graph_now, versions = services.current([host.pk])
+    r = redis_client()
+    stored = json.loads(r.hget(f"kvmweb:topology:host{host.pk}", "part"))
+    assert stored == host_part(graph_now, host.pk)
+    assert int(r.hget(f"kvmweb:topology:host{host.pk}", "version")) == versions[host.pk]
+
