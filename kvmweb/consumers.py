@@ -91,4 +91,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
 
     async def topology_delta(self, event):
+        # A delta carries every element of the host; only those who see everything get it
+        # whole, the others the versions, and they fetch their own view (topology.access).
+        from topology.access import pushes_deltas
+
+        if not pushes_deltas(self.scope["user"]):
+            event = {k: event[k] for k in ("type", "host", "version", "base")} | {"refetch": True}
         await self.send_json(event)

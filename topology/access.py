@@ -1,7 +1,15 @@
-"""Who may see which part of the topology. Built on the hosts, networks and VMs access rules
-(called, never re-implemented): a user sees the graph of the hosts they may see."""
+"""Who may see which part of the topology: the only place, built on the hosts, networks and
+VMs access rules (called, never re-implemented).
+
+A user sees the picture of the hosts they may see (hosts.access): the host, its interfaces and
+the LAN segments. Of the networks and VMs on those hosts, only those networks.access and
+vms.access let them see (another team's VMs on a shared host stay invisible); NICs go with their
+VM. Administrators see everything, so they alone get deltas pushed as they are (see
+``pushes_deltas``); everyone else is told a host changed and fetches their own view again.
+"""
 
 from hosts.access import can_view_host, visible_hosts
+from kvmweb.access import is_admin
 from networks.access import visible_networks
 from vms.access import visible_vms
 
@@ -15,8 +23,28 @@ def can_view_host_part(user, host_pk):
     return can_view_host(user, host_pk)
 
 
+def hidden_objects(user, host_ids):
+    """(network pks, VM pks) on these hosts that the user may not see; None when they see all."""
+    if is_admin(user):
+        return None
+    from networks.models import Network
+    from vms.models import Domain
+
+    nets = Network.objects.filter(host_id__in=host_ids).exclude(
+        pk__in=visible_networks(user).values("pk")).values_list("pk", flat=True)
+    vms = Domain.objects.filter(host_id__in=host_ids).exclude(
+        pk__in=visible_vms(user).values("pk")).values_list("pk", flat=True)
+    return set(nets), set(vms)
+
+
+def pushes_deltas(user):
+    """Whether ``topology.delta`` events may reach this user whole (they carry every element of
+    the host); others get only the versions and fetch their view from the API."""
+    return is_admin(user)
+
+
 def find_network(user, pk):
-    """The network (if the user may see it) a network focus names, else None."""
+    """The network a network focus names, if the user may see it, else None."""
     return visible_networks(user).filter(pk=pk).first()
 
 

@@ -192,7 +192,7 @@ def _build_host(g, host, rm, group_over):
         g.node(nid, C.NETWORK, n.name, h, netkind=n.kind, mode=n.forward_mode or "isolated",
                bridge=n.bridge, forward_devs=devs, forward_via=via, subnets=list(n.subnets),
                active=n.active, state=C.UP if n.active else C.INACTIVE,
-               bridge_missing=bool(n.bridge) and n.bridge not in names,
+               bridge_missing=bool(n.bridge) and n.bridge not in names, pk=n.pk,
                href=_href("networks:detail", n.pk))
         if n.bridge in names:
             g.edge(C.USES, nid, iid(n.bridge), h)
@@ -202,7 +202,7 @@ def _build_host(g, host, rm, group_over):
 
     vms = {v.uuid: v for v in rm["vms"]}
     for v in sorted(vms.values(), key=lambda v: (v.name, v.uuid)):
-        g.node(f"vm:{h}:{v.uuid}", C.VM, v.name, h, state=v.state, group=None,
+        g.node(f"vm:{h}:{v.uuid}", C.VM, v.name, h, state=v.state, group=None, pk=v.pk,
                href=_href("vms:detail", v.pk))
     anchors = {}  # nic id -> the node its VM is grouped under (a network, else a bridge / device)
     for nic in sorted(rm["nics"], key=lambda n: (n.vm_uuid, n.mac)):
@@ -334,6 +334,32 @@ def neighbourhood(g, start):
                 todo.append(other)
     seen |= {g.nodes[n]["group"] for n in seen if g.nodes[n].get("group")}
     return seen
+
+
+def without(g, networks=(), vms=()):
+    """``g`` without the given networks and VMs (database pks), the NICs of those VMs, and
+    the edges touching them; group nodes count only the VMs left (and go when none is)."""
+    gone = {i for i, d in g.nodes.items()
+            if (d["kind"] == C.NETWORK and d.get("pk") in networks)
+            or (d["kind"] == C.VM and d.get("pk") in vms)}
+    gone |= {i for i, d in g.nodes.items() if d["kind"] == C.NIC and d["vm"] in gone}
+    if not gone:
+        return g
+    out = g.subgraph(set(g.nodes) - gone)
+    for grp, d in list(out.nodes.items()):
+        if d["kind"] != C.GROUP:
+            continue
+        count = sum(1 for m in out.nodes.values() if m["kind"] == C.VM and m["group"] == grp)
+        if count and d["anchor"] in out.nodes:
+            out.nodes[grp] = {**d, "count": count,
+                              "label": f"{count} VMs on {out.nodes[d['anchor']]['label']}"}
+            continue
+        out.nodes.pop(grp)  # its network is hidden, or all its VMs: the rest stand alone
+        out.edges = {i: e for i, e in out.edges.items() if e["target"] != grp}
+        for i, m in out.nodes.items():
+            if m.get("group") == grp:
+                out.nodes[i] = {**m, "group": None}
+    return out
 
 
 def select(g, focus=ALL):

@@ -64,15 +64,18 @@ def refresh(host_pk):
     return publish(host_pk, part)
 
 
-def current(host_ids, focus=graph.ALL):
+def current(host_ids, focus=graph.ALL, hidden=None):
     """(graph for the focus, {host pk: version}) for the given hosts, fresh from the database;
-    the versions are those of exactly the parts returned (they are published first)."""
+    the versions are those of exactly the parts returned (they are published first).
+    ``hidden`` = (network pks, VM pks) the viewer may not see (topology.access.hidden_objects)."""
     host_ids = set(host_ids)
     if focus.host is not None:
         host_ids &= {focus.host}
     whole = graph.build(load(host_ids), group_over())
     versions = {pk: publish(pk, graph.host_part(whole, pk)) for pk in sorted(host_ids)
                 if f"host:{pk}" in whole.nodes}
+    if hidden:
+        whole = graph.without(whole, *hidden)
     return graph.select(whole, focus), versions
 
 

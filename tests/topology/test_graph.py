@@ -1,7 +1,7 @@
 """The topology graph from hand-made read models (pure: no database, no host)."""
 
 from topology import choices as C
-from topology.graph import Focus, build, host_part, path, select
+from topology.graph import Focus, build, host_part, path, select, without
 from topology_fixtures import (HostRec, IfaceRec, NetRec, NicRec, ReadModel, SegmentRec, VMRec, add_vm,
                                addr, bonded_bridge_host, classic_host, two_hosts)
 
@@ -192,3 +192,28 @@ def test_a_path_never_goes_through_a_vm():
     assert path(g, "nic:1:uuid-island:52:54:00:99:99:98", "nic:2:uuid-2-pxe1:52:54:00:02:00:00") == []
     assert path(g, "nic:1:uuid-island:52:54:00:99:99:98", "nic:1:uuid-1-pxe1:52:54:00:99:99:99")
     assert path(g, "nic:1:nope", "nic:1:uuid-island:52:54:00:99:99:98") == []
+
+
+def test_hidden_vms_and_networks_leave_no_trace_and_groups_recount():
+    model = ReadModel()
+    classic_host(model, 1, "kvm1", "10.79.1.11/24", vms=[f"vm{i:02d}" for i in range(12)])
+    for pk, vm in enumerate(model.vms, start=100):
+        vm.pk = pk
+    model.networks[0].pk = 7
+    g = build(model, group_over=10)
+    seen = without(g, networks={7}, vms={100, 101})
+    assert "net:1:default" not in seen.nodes and "vm:1:uuid-1-vm00" not in seen.nodes
+    assert "nic:1:uuid-1-vm00:52:54:00:01:00:00" not in seen.nodes
+    assert not [e for e in seen.edges.values()
+                if e["source"] not in seen.nodes or e["target"] not in seen.nodes]
+    assert "if:1:virbr0" in seen.nodes  # host interfaces belong to whoever sees the host
+    # The group hangs on the hidden network: it goes (its VMs stay, each on its own).
+    assert "grp:net:1:default" not in seen.nodes
+    assert without(g) is g
+    regrouped = without(g, vms={100, 101})
+    assert regrouped.nodes["grp:net:1:default"]["count"] == 10
+    assert regrouped.nodes["grp:net:1:default"]["label"] == "10 VMs on default"
+    assert g.nodes["grp:net:1:default"]["count"] == 12  # the published graph is not touched
+    alone = without(g, vms=set(range(100, 112)))
+    assert not [i for i in alone.nodes if i.startswith("grp:")]
+    assert not [e for e in alone.edges.values() if e["kind"] == C.GROUPED]
