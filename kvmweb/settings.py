@@ -172,8 +172,10 @@ KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # The token class first: its WWW-Authenticate header makes DRF answer 401, not 403,
+        # when no credentials (or a bad token) come.
         "teams.tokens.HashedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "kvmweb.access.api_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -30,6 +30,7 @@ urlpatterns = [
     path("networks/", include("networks.urls")),
     path("vms/", include("vms.urls")),
     path("hostnet/", include("hostnet.urls")),
+    path("teams/", include("teams.urls")),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

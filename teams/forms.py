@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from . import throttle
+from . import choices, throttle
+from .models import AddressPool, Team
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -17,3 +18,88 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise forms.ValidationError(f"Too many failed logins: try again in {wait} s.",
                                         code="throttled")
         return super().clean()
+
+
+class Styled(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class TeamForm(Styled):
+    name = forms.CharField(max_length=64)
+    description = forms.CharField(max_length=200, required=False)
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Team.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError(f"a team named {name!r} exists already")
+        return name
+
+
+class QuotaForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = [name for name, _, _ in choices.QUOTAS]
+        labels = {name: f"{label}{f' ({unit})' if unit else ''}"
+                  for name, label, unit in choices.QUOTAS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.update({"class": "form-control", "placeholder": "no limit"})
+
+
+class MemberForm(Styled):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=choices.ROLE_CHOICES)
+
+    def clean_username(self):
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError("no such user")
+        return user
+
+
+def _names(text):
+    return sorted({word for word in (text or "").replace(",", " ").split() if word})
+
+
+class GrantForm(Styled):
+    host = forms.ModelChoiceField(queryset=None)
+    networks = forms.CharField(required=False, help_text="networks on the host the team may "
+                                                         "attach NICs to besides its own")
+    bridges = forms.CharField(required=False, help_text="host bridges the team may attach "
+                                                        "NICs to (e.g. br0)")
+
+    def __init__(self, *args, hosts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = hosts
+
+    def clean_networks(self):
+        return _names(self.cleaned_data.get("networks"))
+
+    def clean_bridges(self):
+        return _names(self.cleaned_data.get("bridges"))
+
+
+class PoolForm(forms.ModelForm):
+    class Meta:
+        model = AddressPool
+        fields = ["cidr", "prefix"]
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.team = team
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+
+class TokenForm(Styled):
+    name = forms.CharField(max_length=64)
+    days = forms.IntegerField(min_value=1, max_value=3650, initial=90, required=False,
+                              label="Expires after (days)", help_text="empty: never")

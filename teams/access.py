@@ -1,0 +1,49 @@
+"""Who may see and change teams, members, grants, quotas, pools, the audit log and tokens: the
+only place for the teams app (on kvmweb.access).
+
+- Administrators (staff) create and delete teams and set grants, quotas and pools.
+- A team admin manages the team's members (not their own team's grants or quotas).
+- Members see their team's page (members, grants, quotas and usage, pools).
+- The audit log: administrators see all; others see the operations they may see
+  (operations.access) and the entries about their teams.
+- Every user manages their own API tokens.
+"""
+
+from django.db.models import Q
+
+from kvmweb import access as core
+from kvmweb.access import TEAM_ADMIN, is_admin, require
+
+from .models import AuditEntry, Team
+
+
+def visible_teams(user):
+    if is_admin(user):
+        return Team.objects.all()
+    return core.teams(user)
+
+
+def can_manage_teams(user):
+    return is_admin(user)
+
+
+def require_manage_teams(user):
+    require(can_manage_teams(user), "only administrators create teams and set grants, quotas "
+                                    "and address pools")
+
+
+def can_manage_members(user, team):
+    return is_admin(user) or team.pk in core.team_ids(user, TEAM_ADMIN)
+
+
+def require_manage_members(user, team):
+    require(can_manage_members(user, team),
+            f"only administrators and team admins of {team} change its members")
+
+
+def visible_audit_entries(user):
+    if is_admin(user):
+        return AuditEntry.objects.all()
+    if not core.signed_in(user):
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.filter(Q(team_id__in=core.team_ids(user)) | Q(user=user))
