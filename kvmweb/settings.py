@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "vms",
     "hostnet",
     "topology",
+    "consoles",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,12 @@ KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
 # The topology collapses more VMs than this on one network into one expandable node.
 KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
+
+# Consoles (see README "Consoles").
+KVMWEB_CONSOLE_TICKET_TTL = envint("KVMWEB_CONSOLE_TICKET_TTL", 30)  # s a console ticket is valid
+KVMWEB_CONSOLE_MAX_PER_VM = envint("KVMWEB_CONSOLE_MAX_PER_VM", 4)  # open consoles per VM
+KVMWEB_CONSOLE_BUFFER = envint("KVMWEB_CONSOLE_BUFFER", 65536)  # bytes of serial output kept
+KVMWEB_CONSOLE_LINGER = envint("KVMWEB_CONSOLE_LINGER", 300)  # s a stream outlives its viewers
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

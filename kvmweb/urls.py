@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from consoles.api.views import ConsoleSessionViewSet, ConsoleTicketView
 from hostnet.api.views import HostNetworkViewSet
 from hosts.api.views import HostViewSet
 from teams.forms import ThrottledAuthenticationForm
@@ -18,6 +19,7 @@ router.register("operations", OperationViewSet, basename="operation")
 router.register("networks", NetworkViewSet, basename="network")
 router.register("vms", VMViewSet, basename="vm")
 router.register("hostnet", HostNetworkViewSet, basename="hostnet")
+router.register("consoles/sessions", ConsoleSessionViewSet, basename="console-session")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
@@ -31,6 +33,8 @@ urlpatterns = [
     path("vms/", include("vms.urls")),
     path("hostnet/", include("hostnet.urls")),
     path("teams/", include("teams.urls")),
+    path("consoles/", include("consoles.urls")),
+    path("api/consoles/tickets/", ConsoleTicketView.as_view(), name="console-ticket"),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

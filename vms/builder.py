@@ -82,6 +82,9 @@ def domain_xml(spec, domain_type, disk_path=None):
                       source_file=spec["iso"], target_dev="hdc", target_bus="ide", readonly=True)
     for nic in spec.get("nics") or []:
         apply_nic(doc.interfaces.add(), {"model": "virtio", **nic})
+    if (spec.get("display") or "vnc") == "vnc":
+        # Loopback only: kvmweb reaches it through an SSH channel; nothing else can.
+        doc.graphics.add(type="vnc", port=-1, autoport=True).set_listen("127.0.0.1")
     doc.serials.add(type="pty", target_port=0)
     doc.consoles.add(type="pty", target_type="serial", target_port=0)
     return doc.to_xml()

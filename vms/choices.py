@@ -10,6 +10,8 @@ LINK_STATES = ["up", "down"]
 BOOT_CHOICES = [("network", "network (PXE)"), ("hd", "disk"), ("cdrom", "ISO (CD-ROM)"),
                 ("kernel", "kernel + initrd")]
 DISK_CHOICES = [("none", "no disk"), ("new", "new qcow2 volume"), ("existing", "existing volume")]
+# The display of a new VM: VNC on the host's loopback only (reached through SSH), or none.
+DISPLAY_CHOICES = [("vnc", "VNC on the host's loopback (graphical console)"), ("none", "no display")]
 DOMAIN_TYPES = [("auto", "kvm if the host offers it, else qemu"), ("kvm", "kvm"), ("qemu", "qemu (TCG)")]
 
 VM_ACTIONS = {

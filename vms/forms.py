@@ -3,7 +3,8 @@ from django import forms
 from kvmweb.access import creating_teams
 from teams.models import Team
 
-from .choices import (BOOT_CHOICES, DISK_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
+from .choices import (BOOT_CHOICES, DISK_CHOICES, DISPLAY_CHOICES, DOMAIN_TYPES, LINK_STATES,
+                      MACVTAP_MODES,
                       NIC_MODELS, NIC_TYPES)
 
 _MODEL_CHOICES = [(m, m) for m in NIC_MODELS]
@@ -60,6 +61,7 @@ class VMCreateForm(Styled):
     initrd = forms.CharField(required=False, label="Initrd path")
     cmdline = forms.CharField(required=False, label="Kernel command line", initial="console=ttyS0")
     domain_type = forms.ChoiceField(choices=DOMAIN_TYPES, initial="auto")
+    display = forms.ChoiceField(choices=DISPLAY_CHOICES, initial="vnc", required=False)
     start = forms.BooleanField(required=False, initial=True, label="Start after create")
 
     def __init__(self, *args, user=None, **kwargs):

@@ -141,6 +141,12 @@ def disk_paths(xml_text):
     return paths
 
 
+def displays(xml_text):
+    """The graphical displays of a domain as the page shows them (never a password)."""
+    return [{"type": g.type, "address": g.address, "port": g.port,
+             "everywhere": g.listens_everywhere} for g in DomainXML.from_xml(xml_text).graphics]
+
+
 @ops.handler("vm.delete")
 def delete(op):
     conn = _conn(op.host)

@@ -9,11 +9,14 @@ The guest's ``/init`` loads the virtio modules, runs ``udhcpc`` on eth0, prints
 the kernel parameter ``kvmweb.ping=A,B`` printing ``KVMWEB-PING <t> ok|fail``.
 If every target fails twice in a row it asks DHCP again (and prints
 ``KVMWEB-IP`` again), so pings follow a NIC that moved to another network.
+With the kernel parameter ``kvmweb.shell`` it also runs a shell on ttyS0, writes a line on
+tty1 (the VGA screen) and prints ``KVMWEB-CTRLALTDEL`` when Ctrl-Alt-Del is pressed.
 """
 from __future__ import annotations
 
 import fcntl
 import gzip
+import hashlib
 import lzma
 import os
 import re
@@ -66,6 +69,16 @@ dhcp() {
   if [ -s /tmp/ip.eth0 ]; then echo "KVMWEB-IP $(cat /tmp/ip.eth0)"; else echo "KVMWEB-IP none"; fi
 }
 dhcp
+case " $(cat /proc/cmdline) " in *" kvmweb.shell "*)
+  # An interactive shell on the serial console (for console tests), respawned when it exits.
+  # Ctrl-Alt-Del (e.g. from a VNC client) reaches init as SIGINT instead of resetting the VM,
+  # and init says so on the serial console; tty1 (the VGA screen) gets a line to show.
+  echo 0 > /proc/sys/kernel/ctrl-alt-del
+  trap 'echo KVMWEB-CTRLALTDEL' INT
+  [ -c /dev/tty1 ] && echo "KVMWEB-VGA $(cat /tmp/ip.eth0 2>/dev/null)" > /dev/tty1
+  (while :; do setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1'; sleep 1; done) &
+  ;;
+esac
 fails=0
 while :; do
   okany=0
@@ -147,7 +160,9 @@ def build_tiny_linux(cache_dir: str | os.PathLike) -> tuple[str, str]:
     with open(cache / ".tiny-linux.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         kpkg = _kernel_package()
-        out = cache / f"tiny-linux-{kpkg}"
+        # The scripts' hash is in the name: a changed /init builds a new initrd.
+        digest = hashlib.sha256((INIT_SCRIPT + DHCP_SCRIPT).encode()).hexdigest()[:10]
+        out = cache / f"tiny-linux-{kpkg}-{digest}"
         kernel, initrd = out / "vmlinuz", out / "initrd.gz"
         if kernel.exists() and initrd.exists():
             return str(kernel), str(initrd)

@@ -109,8 +109,10 @@ def _nic_stats(stats):
 
 
 def _domain_record(dom, stats):
-    xml = call(dom.XMLDesc, 0)
+    xml = call(dom.XMLDesc, 0)  # without VIR_DOMAIN_XML_SECURE: no display passwords
     model = Domain.from_xml(xml)
+    if any(g.passwd for g in model.graphics):  # a driver that shows them anyway
+        xml = model.without_secrets().to_xml()
     counters = _nic_stats(stats)
     state = stats.get("state.state", libvirt.VIR_DOMAIN_NOSTATE)
     nics = []

@@ -210,3 +210,24 @@ def test_add_disk_graphics_metadata_and_8021qbg_nic():
     assert again.disks[0].source == "/var/lib/libvirt/images/adds.qcow2"
     assert again.graphics[0].autoport is True
     assert again.metadata[0].get("owner") == "team-a"
+
+
+def test_graphics_listen_address_and_secrets():
+    dom = Domain.from_xml(
+        "<domain type='kvm'><name>g</name><devices>"
+        "<graphics type='vnc' port='5901' autoport='yes' listen='0.0.0.0' passwd='s3cret'>"
+        "<listen type='address' address='0.0.0.0'/></graphics>"
+        "<graphics type='spice' autoport='yes'><listen type='socket'/></graphics>"
+        "<graphics type='vnc' port='-1'/></devices></domain>")
+    vnc, spice, bare = dom.graphics
+    assert vnc.listen_type == "address" and vnc.listen_address == "0.0.0.0" and vnc.listens_everywhere
+    assert vnc.passwd == "s3cret"
+    assert spice.address is None and not spice.listens_everywhere
+    assert bare.address == "0.0.0.0" and bare.listens_everywhere  # libvirt's default
+    vnc.set_listen("127.0.0.1")
+    assert vnc.listen == vnc.listen_address == vnc.address == "127.0.0.1"
+    assert not vnc.listens_everywhere
+    out = dom.without_secrets().to_xml()
+    assert "s3cret" not in out and "passwd" not in out
+    again = Domain.from_xml(out)
+    assert again.graphics[0].address == "127.0.0.1" and again.graphics[0].passwd is None

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from .. import addresses
-from ..choices import (BOOT_CHOICES, DISK_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
+from ..choices import (BOOT_CHOICES, DISK_CHOICES, DISPLAY_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
                        NIC_MODELS, NIC_TYPES)
 from ..handlers import disk_paths
 from ..models import Domain, DomainInterface, StoragePool, Volume
@@ -86,6 +86,8 @@ class VMCreateSerializer(serializers.Serializer):
     initrd = serializers.CharField(required=False, allow_blank=True)
     cmdline = serializers.CharField(required=False, allow_blank=True)
     domain_type = serializers.ChoiceField(DOMAIN_TYPES, default="auto")
+    display = serializers.ChoiceField(DISPLAY_CHOICES, default="vnc",
+                                      help_text="vnc: listens on the host's 127.0.0.1 only")
     nics = NICSpecSerializer(many=True, required=False, default=list)
     start = serializers.BooleanField(default=True)
 

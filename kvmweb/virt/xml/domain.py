@@ -169,10 +169,38 @@ class CharDevice(XMLObject):
 
 
 class Graphics(XMLObject):
+    """``<graphics>``. libvirt writes the address both as ``@listen`` and as
+    ``<listen type='address' address=.../>``; ``passwd`` only appears in XML read with
+    VIR_DOMAIN_XML_SECURE, which kvmweb never asks for (``without_secrets`` drops it anyway)."""
+
     type = XMLProperty("./@type")
     port = XMLProperty("./@port", kind=integer)
     autoport = XMLProperty("./@autoport", kind=bool_yesno)
     listen = XMLProperty("./@listen")
+    listen_type = XMLProperty("./listen/@type")
+    listen_address = XMLProperty("./listen/@address")
+    passwd = XMLProperty("./@passwd")
+
+    LOOPBACK = ("127.0.0.1", "::1", "localhost")
+    ANY = ("0.0.0.0", "::", "")
+
+    @property
+    def address(self) -> str | None:
+        """Where the display listens: an address, or None for a socket / no listener."""
+        if self.listen_type in ("socket", "none"):
+            return None
+        found = self.listen_address or self.listen
+        return "0.0.0.0" if found is None else found  # libvirt's default is all addresses
+
+    @property
+    def listens_everywhere(self) -> bool:
+        return self.address in self.ANY
+
+    def set_listen(self, address: str) -> "Graphics":
+        self.listen = address
+        self.listen_type = "address"
+        self.listen_address = address
+        return self
 
 
 class Domain(XMLDoc):
@@ -224,6 +252,12 @@ class Domain(XMLDoc):
     def current_memory(self, kib: int | None) -> None:
         self.current_memory_value = kib
         self.current_memory_unit = None if kib is None else "KiB"
+
+    def without_secrets(self) -> "Domain":
+        """Drop display passwords (never stored, never shown)."""
+        for graphics in self.graphics:
+            graphics.passwd = None
+        return self
 
     def find_interface(self, mac: str) -> Interface | None:
         """The NIC with this MAC address (any case/separator), or None."""

@@ -1,0 +1,159 @@
+"""Who may open a console, and the one-time tickets (real Redis, the real consumers; no host)."""
+
+import json
+import threading
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
+
+from consoles import services
+from consoles.models import ConsoleSession
+from consoles.serial import RingBuffer
+from kvmweb.routing import websocket_urlpatterns
+from channels.routing import URLRouter
+from operations.locks import client as redis_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ws_connect(user, vm_pk, kind, query=""):
+    """Connect to a console websocket as ``user``; return (accepted, close code, messages)."""
+    async def run():
+        app = URLRouter(websocket_urlpatterns)
+        communicator = WebsocketCommunicator(app, f"/ws/console/{vm_pk}/{kind}/?{query}")
+        communicator.scope["user"] = user
+        connected, code = await communicator.connect(timeout=5)
+        messages = []
+        if connected:
+            while True:
+                out = await communicator.receive_output(timeout=5)
+                if out["type"] == "websocket.close":
+                    code = out.get("code")
+                    break
+                messages.append(json.loads(out["text"]) if out.get("text") else out.get("bytes"))
+        await communicator.wait()
+        return connected, code, messages
+
+    return async_to_sync(run)()
+
+
+def test_a_ticket_is_single_use(plain_user, vm):
+    ticket = services.issue_ticket(plain_user, vm, "serial")
+    services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+    with pytest.raises(services.Refused, match="already used or has expired"):
+        services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+
+
+def test_only_one_of_racing_redeems_wins(plain_user, vm):
+    ticket = services.issue_ticket(plain_user, vm, "vnc")
+    wins = []
+
+    def redeem():
+        try:
+            services.redeem_ticket(ticket, plain_user, vm.pk, "vnc")
+            wins.append(1)
+        except services.Refused:
+            pass
+
+    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins == [1]
+
+
+def test_an_expired_ticket_is_refused(plain_user, vm):
+    ticket = services.issue_ticket(plain_user, vm, "serial", now=time.time() - 31)
+    assert 0 < redis_client().ttl(services.TICKET_KEY + ticket) <= 30
+    with pytest.raises(services.Refused, match="expired"):
+        services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+
+
+def test_a_ticket_is_bound_to_user_vm_and_kind(plain_user, admin_user, vm):
+    for user, vm_pk, kind in ((admin_user, vm.pk, "serial"), (plain_user, vm.pk + 1, "serial"),
+                              (plain_user, vm.pk, "vnc")):
+        ticket = services.issue_ticket(plain_user, vm, "serial")
+        with pytest.raises(services.Refused, match="another user, VM or console"):
+            services.redeem_ticket(ticket, user, vm_pk, kind)
+
+
+def test_the_consumer_refuses_anonymous(vm):
+    connected, code, _ = ws_connect(AnonymousUser(), vm.pk, "serial", "ticket=x")
+    assert not connected and code == 4401
+    assert not ConsoleSession.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["serial", "vnc"])
+def test_the_consumer_refuses_a_used_an_expired_or_no_ticket(plain_user, vm, kind):
+    used = services.issue_ticket(plain_user, vm, kind)
+    services.redeem_ticket(used, plain_user, vm.pk, kind)
+    expired = services.issue_ticket(plain_user, vm, kind, now=time.time() - 60)
+    for query in (f"ticket={used}", f"ticket={expired}", ""):
+        connected, code, messages = ws_connect(plain_user, vm.pk, kind, query)
+        assert connected and code == 4403, (query, code, messages)
+        assert messages[0]["type"] == "error"
+    assert not ConsoleSession.objects.exists()
+
+
+def test_the_ticket_api_needs_a_login_and_a_visible_vm(plain_user, vm):
+    client = Client()
+    assert client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "serial"}).status_code in (401, 403)
+    client.force_login(plain_user)
+    response = client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "serial"},
+                           content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["websocket"] == f"/ws/console/{vm.pk}/serial/" and body["expires_in"] == 30
+    assert client.post("/api/consoles/tickets/", {"vm": vm.pk + 99, "kind": "serial"},
+                       content_type="application/json").status_code == 404
+    assert client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "spice"},
+                       content_type="application/json").status_code == 400
+
+
+def test_the_per_vm_limit(settings, vm):
+    settings.KVMWEB_CONSOLE_MAX_PER_VM = 2
+    services.claim_slot(vm.pk, 1)
+    services.claim_slot(vm.pk, 2)
+    with pytest.raises(services.Refused, match="already has 2 consoles open"):
+        services.claim_slot(vm.pk, 3)
+    services.release_slot(vm.pk, 1)
+    services.claim_slot(vm.pk, 3)
+    redis_client().delete(services.SLOTS_KEY + str(vm.pk))
+
+
+def test_the_vm_page_warns_of_a_display_on_all_addresses_and_never_shows_its_password(plain_user, vm):
+    client = Client()
+    client.force_login(plain_user)
+    page = client.get(f"/vms/{vm.pk}/").content.decode()
+    assert 'id="display-warning"' in page and "all addresses" in page
+    assert 'id="console-tab"' in page and f"/consoles/vm/{vm.pk}/serial/?embed=1" in page
+    console = client.get(f"/consoles/vm/{vm.pk}/vnc/")
+    assert console.status_code == 200 and console["X-Frame-Options"] == "SAMEORIGIN"
+    api = client.get(f"/api/vms/{vm.pk}/").content.decode()
+    for text in (page, console.content.decode(), api):
+        assert "s3cret-vnc" not in text and "passwd" not in text
+
+
+def test_the_vm_page_does_not_warn_of_a_loopback_display(plain_user, vm):
+    vm.xml = vm.xml.replace("0.0.0.0", "127.0.0.1")
+    vm.save()
+    client = Client()
+    client.force_login(plain_user)
+    assert 'id="display-warning"' not in client.get(f"/vms/{vm.pk}/").content.decode()
+    assert services.vnc_display(vm).tunnel_address == "127.0.0.1"
+
+
+def test_the_ring_buffer_replays_what_a_reader_missed():
+    ring = RingBuffer(10)
+    ring.append(b"hello ")
+    assert ring.since(None) == (0, b"hello ", 0)
+    ring.append(b"world!")  # 12 bytes written, 10 kept
+    assert ring.since(6) == (6, b"world!", 0)
+    assert ring.since(0) == (2, b"llo world!", 2)  # 2 bytes fell out of the buffer
+    assert ring.since(12) == (12, b"", 0)
+    assert ring.since(99) == (2, b"llo world!", 0)  # an offset from another stream: all of it
