@@ -1,23 +1,31 @@
 """Who may open a VM's console: whoever may operate that VM (the VM app's rule, not ours),
 and who sees which console session records."""
 
-from vms import access as vm_access
+from kvmweb.access import Refused, is_admin, signed_in
+from vms.access import can_operate_vm, require_change_vm
 
 from .models import ConsoleSession
 
 
 def can_open_console(user, vm):
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    # The teams rules name it can_operate_vm; before them, changing the VM is the right.
-    rule = getattr(vm_access, "can_operate_vm", vm_access.can_change_vm)
-    return bool(rule(user, vm))
+    return signed_in(user) and can_operate_vm(user, vm)
+
+
+def console_refusal(user, vm):
+    """Why ``user`` may not open ``vm``'s consoles, in words (None: they may)."""
+    if can_open_console(user, vm):
+        return None
+    try:
+        require_change_vm(user, vm)
+    except Refused as exc:
+        return f"a console needs the right to operate the VM: {exc}"
+    return "a console needs the right to operate the VM"
 
 
 def visible_sessions(user):
     """Administrators see every console session; others their own."""
-    if not (user and user.is_authenticated):
+    if not signed_in(user):
         return ConsoleSession.objects.none()
-    if user.is_staff:
+    if is_admin(user):
         return ConsoleSession.objects.all()
     return ConsoleSession.objects.filter(user=user)

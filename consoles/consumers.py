@@ -32,12 +32,15 @@ def _admit(user, vm_pk, kind, ticket, client):
     from hosts.services import configure_virt
     from vms.models import Domain
 
-    from .access import can_open_console
+    from .access import console_refusal
 
     services.redeem_ticket(ticket, user, vm_pk, kind)
     vm = Domain.objects.select_related("host").filter(pk=vm_pk).first()
-    if vm is None or not can_open_console(user, vm):
-        raise Refused("you may not open this VM's console")
+    if vm is None:
+        raise Refused("this VM is gone")
+    refusal = console_refusal(user, vm)  # again: the right may have gone since the ticket
+    if refusal:
+        raise Refused(refusal)
     if not vm.host.may_connect:
         raise Refused(f"host {vm.host} is not connectable ({vm.host.get_status_display()})")
     configure_virt()

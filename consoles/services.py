@@ -19,7 +19,7 @@ from kvmweb.virt.xml import Domain as DomainXML
 from kvmweb.virt.xml import XMLError
 from operations.locks import client as redis_client
 
-from .access import can_open_console
+from .access import console_refusal
 from .choices import KINDS
 from .models import ConsoleSession
 
@@ -38,8 +38,9 @@ def issue_ticket(user, vm, kind, now=None):
     """A one-time ticket for ``user`` to open ``vm``'s ``kind`` console. Checks access."""
     if kind not in dict(KINDS):
         raise Refused(f"no console kind {kind!r}; use serial or vnc")
-    if not can_open_console(user, vm):
-        raise Refused(f"you may not open consoles of {vm.name}: it needs the right to operate it")
+    refusal = console_refusal(user, vm)
+    if refusal:
+        raise Refused(refusal)
     ticket = secrets.token_urlsafe(32)
     issued = time.time() if now is None else now
     payload = {"user": user.pk, "vm": vm.pk, "kind": kind, "issued": issued}

@@ -9,7 +9,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from vms.access import visible_vms
 
 from . import services
-from .access import can_open_console
+from .access import console_refusal
 from .choices import KINDS
 
 
@@ -18,9 +18,9 @@ def console_page(request, pk, kind):
     if kind not in dict(KINDS):
         raise Http404("no such console")
     vm = get_object_or_404(visible_vms(request.user).select_related("host"), pk=pk)
-    if not can_open_console(request.user, vm):
-        raise PermissionDenied(f"you may not open consoles of {vm.name}: it needs the right "
-                               "to operate it")
+    refusal = console_refusal(request.user, vm)
+    if refusal:
+        raise PermissionDenied(refusal)
     return render(request, f"consoles/{kind}.html", {
         "vm": vm, "kind": kind, "display": services.vnc_display(vm),
         "embedded": request.GET.get("embed") == "1",

@@ -10,7 +10,7 @@ from hosts.models import HostInterface
 from operations.access import visible_operations
 
 from . import addresses, services
-from .access import require_change_vm, visible_vms
+from .access import can_operate_vm, require_change_vm, visible_vms
 from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
 from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
 from .handlers import disk_paths, displays
@@ -57,7 +57,7 @@ def vm_detail(request, pk, nic_form=None):
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
     return render(request, "vms/detail.html", {
         "vm": vm, "nics": nics, "disks": disk_paths(vm.xml), "displays": displays(vm.xml),
-        "may_operate": can_change_vm(request.user, vm),
+        "may_operate": can_operate_vm(request.user, vm),
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
         "nic_form": nic_form or NICForm(),
         "sources": _sources(vm.host),

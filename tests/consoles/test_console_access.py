@@ -16,6 +16,7 @@ from consoles.serial import RingBuffer
 from kvmweb.routing import websocket_urlpatterns
 from channels.routing import URLRouter
 from operations.locks import client as redis_client
+from tests.teams.conftest import world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,20 +42,20 @@ def ws_connect(user, vm_pk, kind, query=""):
     return async_to_sync(run)()
 
 
-def test_a_ticket_is_single_use(plain_user, vm):
-    ticket = services.issue_ticket(plain_user, vm, "serial")
-    services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+def test_a_ticket_is_single_use(admin_user, vm):
+    ticket = services.issue_ticket(admin_user, vm, "serial")
+    services.redeem_ticket(ticket, admin_user, vm.pk, "serial")
     with pytest.raises(services.Refused, match="already used or has expired"):
-        services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+        services.redeem_ticket(ticket, admin_user, vm.pk, "serial")
 
 
-def test_only_one_of_racing_redeems_wins(plain_user, vm):
-    ticket = services.issue_ticket(plain_user, vm, "vnc")
+def test_only_one_of_racing_redeems_wins(admin_user, vm):
+    ticket = services.issue_ticket(admin_user, vm, "vnc")
     wins = []
 
     def redeem():
         try:
-            services.redeem_ticket(ticket, plain_user, vm.pk, "vnc")
+            services.redeem_ticket(ticket, admin_user, vm.pk, "vnc")
             wins.append(1)
         except services.Refused:
             pass
@@ -67,17 +68,17 @@ def test_only_one_of_racing_redeems_wins(plain_user, vm):
     assert wins == [1]
 
 
-def test_an_expired_ticket_is_refused(plain_user, vm):
-    ticket = services.issue_ticket(plain_user, vm, "serial", now=time.time() - 31)
+def test_an_expired_ticket_is_refused(admin_user, vm):
+    ticket = services.issue_ticket(admin_user, vm, "serial", now=time.time() - 31)
     assert 0 < redis_client().ttl(services.TICKET_KEY + ticket) <= 30
     with pytest.raises(services.Refused, match="expired"):
-        services.redeem_ticket(ticket, plain_user, vm.pk, "serial")
+        services.redeem_ticket(ticket, admin_user, vm.pk, "serial")
 
 
 def test_a_ticket_is_bound_to_user_vm_and_kind(plain_user, admin_user, vm):
-    for user, vm_pk, kind in ((admin_user, vm.pk, "serial"), (plain_user, vm.pk + 1, "serial"),
-                              (plain_user, vm.pk, "vnc")):
-        ticket = services.issue_ticket(plain_user, vm, "serial")
+    for user, vm_pk, kind in ((plain_user, vm.pk, "serial"), (admin_user, vm.pk + 1, "serial"),
+                              (admin_user, vm.pk, "vnc")):
+        ticket = services.issue_ticket(admin_user, vm, "serial")
         with pytest.raises(services.Refused, match="another user, VM or console"):
             services.redeem_ticket(ticket, user, vm_pk, kind)
 
@@ -89,21 +90,21 @@ def test_the_consumer_refuses_anonymous(vm):
 
 
 @pytest.mark.parametrize("kind", ["serial", "vnc"])
-def test_the_consumer_refuses_a_used_an_expired_or_no_ticket(plain_user, vm, kind):
-    used = services.issue_ticket(plain_user, vm, kind)
-    services.redeem_ticket(used, plain_user, vm.pk, kind)
-    expired = services.issue_ticket(plain_user, vm, kind, now=time.time() - 60)
+def test_the_consumer_refuses_a_used_an_expired_or_no_ticket(admin_user, vm, kind):
+    used = services.issue_ticket(admin_user, vm, kind)
+    services.redeem_ticket(used, admin_user, vm.pk, kind)
+    expired = services.issue_ticket(admin_user, vm, kind, now=time.time() - 60)
     for query in (f"ticket={used}", f"ticket={expired}", ""):
-        connected, code, messages = ws_connect(plain_user, vm.pk, kind, query)
+        connected, code, messages = ws_connect(admin_user, vm.pk, kind, query)
         assert connected and code == 4403, (query, code, messages)
         assert messages[0]["type"] == "error"
     assert not ConsoleSession.objects.exists()
 
 
-def test_the_ticket_api_needs_a_login_and_a_visible_vm(plain_user, vm):
+def test_the_ticket_api_needs_a_login_and_a_visible_vm(admin_user, vm):
     client = Client()
     assert client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "serial"}).status_code in (401, 403)
-    client.force_login(plain_user)
+    client.force_login(admin_user)
     response = client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "serial"},
                            content_type="application/json")
     assert response.status_code == 201, response.content
@@ -126,9 +127,9 @@ def test_the_per_vm_limit(settings, vm):
     redis_client().delete(services.SLOTS_KEY + str(vm.pk))
 
 
-def test_the_vm_page_warns_of_a_display_on_all_addresses_and_never_shows_its_password(plain_user, vm):
+def test_the_vm_page_warns_of_a_display_on_all_addresses_and_never_shows_its_password(admin_user, vm):
     client = Client()
-    client.force_login(plain_user)
+    client.force_login(admin_user)
     page = client.get(f"/vms/{vm.pk}/").content.decode()
     assert 'id="display-warning"' in page and "all addresses" in page
     assert 'id="console-tab"' in page and f"/consoles/vm/{vm.pk}/serial/?embed=1" in page
@@ -139,11 +140,11 @@ def test_the_vm_page_warns_of_a_display_on_all_addresses_and_never_shows_its_pas
         assert "s3cret-vnc" not in text and "passwd" not in text
 
 
-def test_the_vm_page_does_not_warn_of_a_loopback_display(plain_user, vm):
+def test_the_vm_page_does_not_warn_of_a_loopback_display(admin_user, vm):
     vm.xml = vm.xml.replace("0.0.0.0", "127.0.0.1")
     vm.save()
     client = Client()
-    client.force_login(plain_user)
+    client.force_login(admin_user)
     assert 'id="display-warning"' not in client.get(f"/vms/{vm.pk}/").content.decode()
     assert services.vnc_display(vm).tunnel_address == "127.0.0.1"
 
@@ -157,3 +158,34 @@ def test_the_ring_buffer_replays_what_a_reader_missed():
     assert ring.since(0) == (2, b"llo world!", 2)  # 2 bytes fell out of the buffer
     assert ring.since(12) == (12, b"", 0)
     assert ring.since(99) == (2, b"llo world!", 0)  # an offset from another stream: all of it
+
+
+def test_only_those_who_may_operate_the_vm_get_a_ticket_or_the_page(world):
+    def ask(name, vm):
+        client = Client()
+        client.force_login(world.users[name])
+        ticket = client.post("/api/consoles/tickets/", {"vm": vm.pk, "kind": "serial"},
+                             content_type="application/json")
+        return ticket, client.get(f"/consoles/vm/{vm.pk}/serial/")
+
+    for name, vm, words in (("viewer", world.bluevm, "operators of team blue"),
+                            ("operator", world.legacy, "belongs to no team")):
+        ticket, page = ask(name, vm)
+        assert ticket.status_code == 403 and words in ticket.json()["detail"], ticket.content
+        assert page.status_code == 403
+    ticket, page = ask("other", world.bluevm)  # red's operator does not even see blue's VM
+    assert ticket.status_code == 404 and page.status_code == 404
+    ticket, page = ask("operator", world.bluevm)
+    assert ticket.status_code == 201 and page.status_code == 200
+    assert not ConsoleSession.objects.exists()
+
+
+def test_the_consumer_checks_the_right_again_when_the_ticket_is_used(world):
+    from teams.models import Membership
+
+    operator = world.users["operator"]
+    ticket = services.issue_ticket(operator, world.bluevm, "vnc")
+    Membership.objects.filter(user=operator).update(role="viewer")  # demoted within the 30 s
+    connected, code, messages = ws_connect(operator, world.bluevm.pk, "vnc", f"ticket={ticket}")
+    assert connected and code == 4403 and "operators of team blue" in messages[0]["error"]
+    assert not ConsoleSession.objects.exists()
