@@ -273,8 +273,9 @@ def _interface(devices, nic: dict):
 
 def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
                           ping=(), memory_mib: int = 128, domain_type: str = "qemu",
-                          console_log: str | None = None) -> str:
-    """Domain XML booting the tiny Linux directly from kernel+initrd."""
+                          console_log: str | None = None, shell: bool = False) -> str:
+    """Domain XML booting the tiny Linux directly from kernel+initrd (``shell``: with a shell
+    on its serial console, see the module docstring)."""
     for target in ping:
         if not re.fullmatch(r"[0-9A-Za-z.:-]+", str(target)):
             raise ValueError(f"bad ping target {target!r}")
@@ -286,6 +287,8 @@ def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
     cmdline = "console=ttyS0 panic=-1 loglevel=4"
     if ping:
         cmdline += " kvmweb.ping=" + ",".join(str(t) for t in ping)
+    if shell:
+        cmdline += " kvmweb.shell"
     _sub(os_el, "cmdline", cmdline)
     _sub(_sub(dom, "features"), "acpi")
     devices = _sub(dom, "devices")
