@@ -4,6 +4,7 @@ from . import views
 
 app_name = "hostnet"
 urlpatterns = [
+    path("", views.index, name="index"),
     path("<int:host_pk>/", views.host_network, name="host"),
     path("<int:host_pk>/<str:action>/", views.change, name="change"),
 ]

@@ -14,12 +14,29 @@ from .forms import ChangeForm
 
 
 @login_required
+def index(request):
+    """Every visible host with its interfaces by kind: the way into each host's networking."""
+    from django.db.models import Count, Q
+
+    hosts = visible_host_networks(request.user).annotate(
+        interface_count=Count("interfaces"),
+        bridge_count=Count("interfaces", filter=Q(interfaces__kind="bridge")),
+        down_count=Count("interfaces", filter=Q(interfaces__up=False)))
+    return render(request, "hostnet/index.html", {"hosts": hosts})
+
+
+@login_required
 def host_network(request, host_pk):
     host = get_object_or_404(visible_host_networks(request.user), pk=host_pk)
     rows = list(tree.flatten(tree.build(host)))
     ops = host.operations.filter(action__startswith="hostnet.")[:10]
+    names = [n["name"] for n in rows]
+    uplinks = [n["name"] for n in rows if n["kind"] in ("physical", "veth", "bond") and not n["depth"]]
+    wanted = request.GET.get("iface", "")
+    graph_iface = wanted if wanted in names else (uplinks or names or [""])[0]
     return render(request, "hostnet/host.html", {
         "host": host, "rows": rows, "actions": plans.ACTIONS, "ops": ops,
+        "graph_iface": graph_iface,
         "can_manage": can_change_host_network(request.user)})
 
 

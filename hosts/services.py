@@ -4,8 +4,6 @@ Functions here run in Celery workers (or the watcher), never in a request.
 """
 
 import logging
-from datetime import datetime, timezone as dt_timezone
-
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -107,10 +105,6 @@ def check(host):
     return facts
 
 
-def _aware(epoch):
-    return datetime.fromtimestamp(epoch, tz=dt_timezone.utc) if epoch else None
-
-
 @transaction.atomic
 def store_inventory(host, data, interfaces):
     """Replace the host's read model with what the host said, in one transaction."""
@@ -122,13 +116,7 @@ def store_inventory(host, data, interfaces):
                                           "bridge", "kind", "subnets", "dhcp")},
         )
         seen_networks.append(net.pk)
-        net.leases.all().delete()
-        Lease.objects.bulk_create(
-            Lease(network=net, mac=lease["mac"], ip=lease["ip"], prefix=lease["prefix"],
-                  family=lease["family"], hostname=lease["hostname"],
-                  client_id=lease["client_id"], expiry=_aware(lease["expiry"]))
-            for lease in rec["leases"] if lease["ip"]
-        )
+        Lease.replace_for(net, rec["leases"])
     host.networks.exclude(pk__in=seen_networks).delete()
 
     seen_domains = []
@@ -144,16 +132,46 @@ def store_inventory(host, data, interfaces):
     host.domains.exclude(pk__in=seen_domains).delete()
 
     if interfaces is not None:
-        names = []
-        for rec in interfaces:
-            names.append(rec["name"])
-            HostInterface.objects.update_or_create(
-                host=host, name=rec["name"],
-                defaults={k: rec[k] for k in ("index", "kind", "state", "up", "carrier", "mac",
-                                              "mtu", "master", "parent", "addresses", "stats")},
-            )
-        host.interfaces.exclude(name__in=names).delete()
+        store_interfaces(host, interfaces, counters=True)
     Host.objects.filter(pk=host.pk).update(last_sync=timezone.now())
+
+
+_IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",
+                 "addresses", "stats")
+_COUNTERS = {"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
+             "rx_dropped", "tx_dropped"}
+
+
+def _without_counters(values):
+    return {**values, "stats": {k: v for k, v in values["stats"].items() if k not in _COUNTERS}}
+
+
+@transaction.atomic
+def store_interfaces(host, records, counters=False):
+    """Make the host's HostInterface rows equal ``records`` (kvmweb.virt.hostnet.list_interfaces).
+
+    Returns (changed rows, removed names): rows whose state, addresses, master… differ. Counter
+    changes alone are written only with ``counters`` (a sync) and never count as a change, so
+    the watcher's netlink batches write and push only what really changed."""
+    existing = {row.name: row for row in host.interfaces.all()}
+    changed = []
+    for rec in records:
+        values = {k: rec[k] for k in _IFACE_FIELDS}
+        row = existing.pop(rec["name"], None)
+        if row is None:
+            changed.append(HostInterface.objects.create(host=host, name=rec["name"], **values))
+            continue
+        old = {k: getattr(row, k) for k in _IFACE_FIELDS}
+        differs = _without_counters(old) != _without_counters(values)
+        if differs or (counters and old != values):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.save(update_fields=list(_IFACE_FIELDS))
+        if differs:
+            changed.append(row)
+    removed = sorted(existing)
+    host.interfaces.filter(name__in=removed).delete()
+    return changed, removed
 
 
 def sync(host, op=None):

@@ -21,6 +21,7 @@ from kvmweb.virt.errors import VirtError
 from kvmweb.virt.watch import HostWatch
 
 from . import services, tasks
+from .live import LiveHosts
 from .models import Host
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Watcher:
         self.pending = set()  # host pks being connected
         self.retry_at = {}  # host pk -> monotonic time of next connect attempt
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connect")
+        self.live = LiveHosts(self.pool)  # netlink, rates and leases of the held hosts
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -71,6 +73,7 @@ class Watcher:
             self.pending.add(pk)
             self.pool.submit(self.connect, host)
         self.drain()
+        self.live.tick({pk: hosts[pk] for pk in self.watches if pk in hosts})
 
     def connect(self, host):
         """On a pool thread: open the event connection; a dead host never blocks the others."""
@@ -92,6 +95,7 @@ class Watcher:
 
     def forget(self, pk):
         watch = self.watches.pop(pk, None)
+        self.live.stop(pk)
         if watch is not None:
             watch.stop()
 
@@ -108,6 +112,7 @@ class Watcher:
             if kind == "connected":
                 self.pending.discard(pk)
                 self.watches[pk] = extra
+                self.live.start(host, lambda watch=extra: watch.conn)
                 self.retry_at.pop(pk, None)
                 if host.status != Host.Status.ONLINE:
                     services.set_status(host, Host.Status.ONLINE)

@@ -5,12 +5,14 @@ each host it shows; there is no all-hosts group. Operation events reach a host's
 operation on it, so each one is checked again before it is forwarded (another team's operations
 on a shared host stay invisible)."""
 
+import asyncio
 import re
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-_GROUP = re.compile(r"(host|operation)\.([0-9]{1,18})")
+_GROUP = re.compile(r"(host|rates|operation)\.([0-9]{1,18})")
 
 
 def _host_rule(user, pk):
@@ -26,7 +28,7 @@ def _operation_rule(user, pk):
 
 
 # Group kind -> who may follow it (user, pk) -> bool. Add a kind here with its app's rule.
-FOLLOW_RULES = {"host": _host_rule, "operation": _operation_rule}
+FOLLOW_RULES = {"host": _host_rule, "rates": _host_rule, "operation": _operation_rule}
 
 
 def may_follow(user, group):
@@ -47,6 +49,22 @@ def _snapshot(group):
     return events.snapshot(group)
 
 
+def _followed_groups(groups):
+    """Groups whose followers make the watcher do extra work (sampling, lease re-reads)."""
+    return [g for g in groups if g.startswith(("host.", "rates."))]
+
+
+@sync_to_async(thread_sensitive=False)
+def _register(groups, channel, following=True):
+    from hosts import followers
+
+    for group in _followed_groups(groups):
+        if following:
+            followers.follow(group, channel)
+        else:
+            followers.unfollow(group, channel)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -65,20 +83,42 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if group not in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.add(group)
+            await _register([group], self.channel_name)
+            if _followed_groups([group]) and getattr(self, "renewer", None) is None:
+                self.renewer = asyncio.ensure_future(self._renew())
         await self.send_json({"type": "following", "group": group})
         for event in await _snapshot(group):
             if event["type"] != "operation.update" or await self._may_see(event["operation"]):
                 await self.send_json(dict(event))
 
+    async def _renew(self):
+        """Keep this browser counted as a follower while it stays connected."""
+        from hosts.followers import RENEW_SECONDS
+
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            await _register(list(self.groups_joined), self.channel_name)
+
     async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", ()):
+        renewer = getattr(self, "renewer", None)
+        if renewer is not None:
+            renewer.cancel()
+        groups = getattr(self, "groups_joined", ())
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
+        await _register(list(groups), self.channel_name, following=False)
 
     # One handler per event type; each forwards the event as it is.
     async def host_status(self, event):
         await self.send_json(event)
 
     async def host_inventory(self, event):
+        await self.send_json(event)
+
+    async def host_interfaces(self, event):
+        await self.send_json(event)
+
+    async def host_rates(self, event):
         await self.send_json(event)
 
     async def _may_see(self, pk):

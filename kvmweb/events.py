@@ -1,9 +1,11 @@
 """The one module that sends live events to browsers (through the Channels layer).
 
-Groups: ``host.<pk>`` (one host's status, inventory, operations and
+Groups: ``host.<pk>`` (one host's status, inventory, interface state, operations and
 topology deltas; the hosts list follows one
-per host it shows, so nobody receives hosts they may not see), ``operation.<pk>`` (one
-operation's progress and log). Who may follow what: kvmweb.consumers.FOLLOW_RULES.
+per host it shows, so nobody receives hosts they may not see), ``rates.<pk>`` (one host's
+per-second interface rates; following it is what makes the watcher sample the host),
+``operation.<pk>`` (one operation's progress and log). Who may follow what:
+kvmweb.consumers.FOLLOW_RULES.
 """
 
 import logging
@@ -32,6 +34,22 @@ class HostInventoryEvent(TypedDict):
     networks: int
     domains: int
     running: int
+
+
+class HostInterfacesEvent(TypedDict):
+    type: str  # "host.interfaces"
+    host: int
+    t: float  # epoch seconds when the host reported the change
+    events: list  # what netlink said, e.g. "newlink vnet0 down"
+    interfaces: list  # the changed interfaces: name, kind, state, up, carrier, master, addresses
+    removed: list  # names of interfaces that are gone
+
+
+class HostRatesEvent(TypedDict):
+    type: str  # "host.rates"
+    host: int
+    t: float
+    rates: dict  # {ifname: [rx_bytes_per_s, tx_bytes_per_s]}
 
 
 class OperationEvent(TypedDict):
@@ -102,6 +120,22 @@ def topology_delta(host_pk, delta):
                                add_edges=delta["add_edges"], remove=delta["remove"],
                                change=delta["change"])
     send([group_name("host", host_pk)], event)
+
+
+def host_interfaces(host_pk, t, lines, changed, removed):
+    event = HostInterfacesEvent(
+        type="host.interfaces", host=host_pk, t=t, events=lines[:50], removed=removed,
+        interfaces=[{"name": i.name, "kind": i.kind, "state": i.state, "up": i.up,
+                     "carrier": i.carrier, "master": i.master, "addresses": i.address_list}
+                    for i in changed],
+    )
+    send([group_name("host", host_pk)], event)
+
+
+def host_rates(host_pk, t, rates):
+    """One compact message per host per second; only followers of ``rates.<pk>`` get it."""
+    send([group_name("rates", host_pk)], HostRatesEvent(type="host.rates", host=host_pk, t=t,
+                                                        rates=rates))
 
 
 def operation_event(op):

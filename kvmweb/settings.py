@@ -170,6 +170,10 @@ KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
 # The topology collapses more VMs than this on one network into one expandable node.
 KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
+# Live state (the watcher): seconds of per-second interface rates kept in Redis for graphs,
+# and how often leases of followed hosts' active networks are re-read.
+KVMWEB_RATES_HISTORY = envint("KVMWEB_RATES_HISTORY", 900)
+KVMWEB_LEASE_REFRESH = envint("KVMWEB_LEASE_REFRESH", 3)
 
 # Consoles (see README "Consoles").
 KVMWEB_CONSOLE_TICKET_TTL = envint("KVMWEB_CONSOLE_TICKET_TTL", 30)  # s a console ticket is valid

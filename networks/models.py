@@ -68,3 +68,15 @@ class Lease(models.Model):
 
     def __str__(self):
         return f"{self.mac} {self.ip}"
+
+    @classmethod
+    def replace_for(cls, network, leases):
+        """Make the network's leases equal what the host said (kvmweb.virt.inventory records)."""
+        from datetime import datetime, timezone as tz
+
+        network.leases.all().delete()
+        cls.objects.bulk_create(
+            cls(network=network, mac=x["mac"], ip=x["ip"], prefix=x["prefix"], family=x["family"],
+                hostname=x["hostname"], client_id=x["client_id"],
+                expiry=datetime.fromtimestamp(x["expiry"], tz=tz.utc) if x["expiry"] else None)
+            for x in leases if x["ip"])

@@ -25,7 +25,8 @@ from .plan import plan
 # -- starting operations (in a request, inside its transaction) -----------------------
 
 def start(user, host, action, name, team=None, **params):
-    return ops.start(user, host, action, target=f"network:{name}", params=params, team=team)
+    return ops.start(user, host, action, target=f"network:{name}", params=params, team=team,
+                     name=name)
 
 
 def request_create(user, host, xml, start_now=True, autostart=True, persistent=True, team=None):
@@ -43,12 +44,6 @@ def request_create(user, host, xml, start_now=True, autostart=True, persistent=T
 
 # -- read model ---------------------------------------------------------------------------
 
-def _aware(epoch):
-    from datetime import datetime, timezone as tz
-
-    return datetime.fromtimestamp(epoch, tz=tz.utc) if epoch else None
-
-
 @transaction.atomic
 def store_network(host, rec):
     """Replace one network's row and leases with what the host said (like a sync does)."""
@@ -57,12 +52,7 @@ def store_network(host, rec):
         defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
                                       "bridge", "kind", "subnets", "dhcp")},
     )
-    net.leases.all().delete()
-    Lease.objects.bulk_create(
-        Lease(network=net, mac=x["mac"], ip=x["ip"], prefix=x["prefix"], family=x["family"],
-              hostname=x["hostname"], client_id=x["client_id"], expiry=_aware(x["expiry"]))
-        for x in rec["leases"] if x["ip"]
-    )
+    Lease.replace_for(net, rec["leases"])
     return net
 
 

@@ -27,6 +27,9 @@ class Operation(models.Model):
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=200, blank=True,
                               help_text="the object on the host, e.g. network:default")
+    # What people call the target (the VM's name, not domain:<uuid>), fixed when the operation
+    # is created so it still reads right after the object is renamed or gone.
+    target_name = models.CharField(max_length=200, blank=True)
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -47,6 +50,10 @@ class Operation(models.Model):
 
     def get_absolute_url(self):
         return reverse("operations:detail", args=[self.pk])
+
+    @property
+    def target_display(self):
+        return self.target_name or self.target
 
     @property
     def is_finished(self):

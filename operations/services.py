@@ -22,9 +22,11 @@ def handler(action):
     return register
 
 
-def start(user, host, action, target="", params=None, team=None):
+def start(user, host, action, target="", params=None, team=None, name=""):
     """Create the Operation in the caller's transaction and enqueue it once that commits.
-    ``team``: the team it acts for (it will own what the operation creates)."""
+    ``team``: the team it acts for (it will own what the operation creates). ``target`` is the
+    lock key (e.g. domain:<uuid>); ``name`` what the user calls it (the VM's name), shown in
+    lists; defaults to ``params["name"]`` when there is one."""
     from .tasks import run_operation
 
     if action not in HANDLERS:
@@ -33,6 +35,7 @@ def start(user, host, action, target="", params=None, team=None):
         user=user if user and user.is_authenticated else None,
         host=host, host_name=host.name if host else "", team=team, action=action,
         target=target, params=params or {},
+        target_name=name or str((params or {}).get("name") or ""),
     )
     transaction.on_commit(lambda: run_operation.delay(op.pk))
     return op

@@ -3,4 +3,7 @@ from django.urls import path
 from . import views
 
 app_name = "operations"
-urlpatterns = [path("<int:pk>/", views.operation_detail, name="detail")]
+urlpatterns = [
+    path("", views.operation_list, name="list"),
+    path("<int:pk>/", views.operation_detail, name="detail"),
+]

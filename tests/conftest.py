@@ -178,6 +178,20 @@ def add_lab_host(api, lab_host, name=None, **extra):
     return host, sync
 
 
+@pytest.fixture
+def watcher(celery_worker, tmp_path):
+    """The real watcher process (manage.py watcher) on the test database."""
+    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": celery_worker.queue}
+    log = tmp_path / "watcher.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "manage.py", "watcher"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    yield proc
+    proc.terminate()
+    proc.wait(20)
+    print(log.read_text()[-5000:])
+
+
 @pytest.fixture(scope="session")
 def asgi_server(celery_worker, tmp_path_factory):
     """The real ASGI server (daphne: HTTP + websockets) on a free port, on the test database.

@@ -1,9 +1,6 @@
 """The watcher on a real host: events become syncs, and a host that stops answering is shown
 offline within 10 s while pages keep answering from the database."""
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -12,23 +9,10 @@ from django.conf import settings
 from django.test import Client
 
 from hosts.models import Host
-from tests.conftest import ROOT, add_lab_host, database_url, lab_run, wait_for
+from tests.conftest import add_lab_host, lab_run, wait_for
 from vms.models import Domain
 
 pytestmark = [pytest.mark.lab, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def watcher(celery_worker, tmp_path):
-    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": celery_worker.queue}
-    log = tmp_path / "watcher.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "manage.py", "watcher"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    yield proc
-    proc.terminate()
-    proc.wait(20)
-    print(log.read_text()[-5000:])
 
 
 def block_ssh(lab_host):

@@ -45,6 +45,21 @@ class PinKeySerializer(serializers.Serializer):
                   "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)")
 
 
+class InterfaceRatesQuerySerializer(serializers.Serializer):
+    iface = serializers.RegexField(r"^[A-Za-z0-9._@:+-]{1,15}$",
+                                   help_text="interface name on the host, e.g. eth0 or vnet3")
+
+
+class InterfaceRatesSerializer(serializers.Serializer):
+    host = serializers.IntegerField()
+    iface = serializers.CharField()
+    seconds = serializers.IntegerField(help_text="how far back the history goes at most")
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
+        help_text="[epoch seconds, rx bytes/s, tx bytes/s], oldest first; sampled only while "
+                  "someone followed the host, so there may be gaps")
+
+
 class HostInterfaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = HostInterface

@@ -1,16 +1,17 @@
 from django.db import transaction
 from django.db.models import Count, Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from operations.api.serializers import OperationSerializer
 
-from .. import services
+from .. import rates, services
 from ..access import can_manage_hosts, require_sync_host, visible_hosts
 from ..models import Host
 from .serializers import (HostCreatedSerializer, HostInterfaceSerializer, HostSerializer,
+                          InterfaceRatesQuerySerializer, InterfaceRatesSerializer,
                           PinKeySerializer)
 
 
@@ -74,6 +75,22 @@ class HostViewSet(viewsets.ModelViewSet):
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(OperationSerializer(op, context=self.get_serializer_context()).data,
                         status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=InterfaceRatesSerializer,
+                   parameters=[OpenApiParameter("iface", str, required=True,
+                                                description="interface name on the host")])
+    @action(detail=True, methods=["get"])
+    def rates(self, request, pk=None):
+        """The last minutes of one interface's per-second rx/tx rates (kept in Redis while a
+        browser followed the host), so a graph starts filled; live values come over the
+        websocket group ``rates.<pk>``."""
+        host = self.get_object()
+        query = InterfaceRatesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        iface = query.validated_data["iface"]
+        return Response(InterfaceRatesSerializer({
+            "host": host.pk, "iface": iface, "seconds": rates.history_seconds(),
+            "points": rates.history(host.pk, iface)}).data)
 
     @extend_schema(request=None, responses=OperationSerializer)
     @action(detail=True, methods=["post"], url_path="scan-key")

@@ -58,22 +58,30 @@ def host_facts(conn):
     }
 
 
+def _leases(net):
+    return [{
+        "mac": (lease.get("mac") or "").lower(),
+        "ip": lease.get("ipaddr") or "",
+        "prefix": lease.get("prefix"),
+        "hostname": lease.get("hostname") or "",
+        "client_id": lease.get("clientid") or "",
+        "expiry": lease.get("expirytime"),
+        "family": "ipv6" if lease.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV6 else "ipv4",
+    } for lease in call(net.DHCPLeases)]
+
+
+def active_network_leases(conn):
+    """{network name: leases} of the active networks only: the cheap read the watcher repeats
+    every few seconds for hosts someone is looking at (two calls per network, no XML)."""
+    nets = call(conn.listAllNetworks, libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
+    return {call(net.name): _leases(net) for net in nets}
+
+
 def network_record(net):
     xml = call(net.XMLDesc, 0)
     model = Network.from_xml(xml)
     active = bool(call(net.isActive))
-    leases = []
-    if active:
-        for lease in call(net.DHCPLeases):
-            leases.append({
-                "mac": (lease.get("mac") or "").lower(),
-                "ip": lease.get("ipaddr") or "",
-                "prefix": lease.get("prefix"),
-                "hostname": lease.get("hostname") or "",
-                "client_id": lease.get("clientid") or "",
-                "expiry": lease.get("expirytime"),
-                "family": "ipv6" if lease.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV6 else "ipv4",
-            })
+    leases = _leases(net) if active else []
     subnets = []
     for ip in model.ips:
         if ip.address:

@@ -66,6 +66,36 @@ def run(target, func, *args, **kwargs):
         raise VirtError(f"on the host: {exc}", VirtError.REMOTE, retryable=False) from exc
 
 
+def open_stream(target, func, *args, **kwargs):
+    """Call ``func(sender, *args, **kwargs)`` on the host, where ``sender`` is the sending end of
+    a mitogen channel; return ``(receiver, token)``: ``func``'s return value and the receiver
+    whose ``get(timeout)`` yields what the host sends (raising ChannelError/TimeoutError)."""
+    ctx = _context(target)
+    receiver = mitogen.core.Receiver(_get_router())
+    try:
+        token = ctx.call(func, receiver.to_sender(), *args, **kwargs)
+    except mitogen.core.ChannelError as exc:
+        receiver.close()
+        forget(target)
+        raise VirtError(f"the SSH connection to {target.address} was lost: {exc}",
+                        VirtError.REMOTE) from exc
+    except mitogen.core.CallError as exc:
+        receiver.close()
+        raise VirtError(f"on the host: {exc}", VirtError.REMOTE, retryable=False) from exc
+    return receiver, token
+
+
+def call_later(target, func, *args, **kwargs):
+    """Fire and forget (e.g. stopping something on a host that may be gone)."""
+    with _lock:
+        ctx = _contexts.get(target)
+    if ctx is not None:
+        try:
+            ctx.call_no_reply(func, *args, **kwargs)
+        except Exception:  # noqa: BLE001 - the context may already be gone
+            pass
+
+
 def forget(target):
     with _lock:
         for key in [k for k in _contexts if k.uri == target.uri]:

@@ -9,6 +9,6 @@ class OperationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Operation
-        fields = ["id", "url", "user", "host", "action", "target", "params", "status", "progress",
+        fields = ["id", "url", "user", "host", "action", "target", "target_name", "params", "status", "progress",
                   "log", "error", "xml_before", "xml_after", "created", "started", "finished"]
         read_only_fields = fields

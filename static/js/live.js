@@ -1,19 +1,42 @@
 // Live updates: follow the groups the page names in <body data-live-groups>, apply events.
+//
+// One way for every page: small fields an event carries (a status badge, a progress bar) are
+// set directly; anything else re-renders the page's regions in place — every element with
+// `data-live-region` and an id is replaced by the same element of a fresh render of this URL,
+// in one request (htmx, hx-select-oob). The page never reloads: open tabs, forms and graphs
+// outside the regions stay as they are. `window.kvmwebLive.updatedAt` records (epoch ms) when
+// the regions last changed, for tests and bench/live_bench.py.
 (function () {
   "use strict";
   const groups = (document.body.dataset.liveGroups || "").split(/\s+/).filter(Boolean);
+  const live = (window.kvmwebLive = window.kvmwebLive || { listeners: {}, updatedAt: 0, cause: "" });
+  live.on = (type, fn) => { (live.listeners[type] = live.listeners[type] || []).push(fn); };
   if (!groups.length) return;
   const stateDot = document.getElementById("live-state");
-  let reloadTimer = null;
+  const refresher = document.getElementById("live-refresh");
+  let pendingCause = "";
+
+  function regionSelector() {
+    return Array.from(document.querySelectorAll("[data-live-region][id]"))
+      .map((el) => `#${CSS.escape(el.id)}`).join(",");
+  }
+
+  function refresh(cause) {
+    // Coalesced by htmx (hx-trigger delay): a burst of events costs one render.
+    const selector = regionSelector();
+    if (!selector || !refresher || !window.htmx) return;
+    pendingCause = cause;
+    refresher.setAttribute("hx-select-oob", selector);
+    document.body.dispatchEvent(new CustomEvent("live-refresh"));
+  }
+
+  document.body.addEventListener("htmx:oobAfterSwap", () => {
+    live.updatedAt = Date.now();
+    live.cause = pendingCause;
+  });
 
   function setText(selector, value) {
     document.querySelectorAll(selector).forEach((el) => { el.textContent = value; });
-  }
-
-  function scheduleReload() {
-    // Pages that show a whole host re-render from the database when it changed.
-    if (!document.querySelector("[data-reload-on]") || reloadTimer) return;
-    reloadTimer = setTimeout(() => window.location.reload(), 400);
   }
 
   const handlers = {
@@ -28,15 +51,16 @@
       });
       setText(`[data-host-reason="${ev.host}"]`, ev.reason);
       if (ev.last_seen) setText(`[data-host-last-seen="${ev.host}"]`, ev.last_seen.replace("T", " ").slice(0, 19));
-      // The first event after following is a snapshot: reload only if the page is stale.
-      if (changed) scheduleReload();
+      // The first event after following is a snapshot: re-render only if the page is stale.
+      if (changed) refresh("host.status");
     },
     "host.inventory": (ev) => {
       setText(`[data-host-networks="${ev.host}"]`, ev.networks);
       setText(`[data-host-domains="${ev.host}"]`, ev.domains);
       setText(`[data-host-running="${ev.host}"]`, ev.running);
-      scheduleReload();
+      refresh("host.inventory");
     },
+    "host.interfaces": (ev) => refresh(`host.interfaces ${ev.events.join("; ")}`),
     "operation.update": (ev) => {
       document.querySelectorAll(`[data-op="${ev.operation}"]`).forEach((row) => {
         const bar = row.querySelector("[data-op-progress]");
@@ -54,7 +78,7 @@
       });
       setText(`[data-op-log="${ev.operation}"]`, ev.log);
       // A new operation on this page's host: show it (snapshots only refresh what is shown).
-      if (!ev.snapshot && !document.querySelector(`[data-op="${ev.operation}"]`)) scheduleReload();
+      if (!ev.snapshot && !document.querySelector(`[data-op="${ev.operation}"]`)) refresh("operation");
     },
   };
 
@@ -62,6 +86,7 @@
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/live/`);
     ws.onopen = () => {
+      delay = 1000;
       groups.forEach((g) => ws.send(JSON.stringify({ follow: g })));
       if (stateDot) stateDot.classList.add("connected");
     };
@@ -70,9 +95,10 @@
       if (ev.type === "following" && stateDot) stateDot.dataset.following = (stateDot.dataset.following || "") + ev.group + " ";
       const handle = handlers[ev.type];
       if (handle) handle(ev);
+      (live.listeners[ev.type] || []).forEach((fn) => fn(ev));
     };
     ws.onclose = () => {
-      if (stateDot) stateDot.classList.remove("connected");
+      if (stateDot) { stateDot.classList.remove("connected"); stateDot.dataset.following = ""; }
       setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
     };
   }
