@@ -19,12 +19,14 @@ def host(db):
                                status=Host.Status.ONLINE)
 
 
-def test_operations_are_listed_fleet_wide_by_their_targets_name(host, client, plain_user):
+def test_operations_are_listed_fleet_wide_by_their_targets_name(host, client, admin_user, plain_user):
     op = Operation.objects.create(host=host, action="vm.start", target="domain:1234-abcd",
                                   target_name="web1")
     Operation.objects.create(host=host, action="host.sync", target="inventory",
                              status=Operation.Status.FAILED)
-    client.force_login(plain_user)
+    client.force_login(plain_user)  # no team granted this host: sees none of its operations
+    assert f'data-op="{op.pk}"' not in client.get("/operations/").content.decode()
+    client.force_login(admin_user)
     page = client.get("/operations/").content.decode()
     assert "web1" in page and f'data-op="{op.pk}"' in page and "kvm1" in page
     assert ">domain:1234-abcd<" not in page  # the lock key is only a tooltip
@@ -39,8 +41,10 @@ def test_starting_an_operation_stores_the_display_name(host, admin_user):
     assert Operation.objects.get(pk=op.pk).target == "domain:0000"
 
 
-def test_navigation_and_host_networking_index(host, client, plain_user):
+def test_navigation_and_host_networking_index(host, client, admin_user, plain_user):
     client.force_login(plain_user)
+    assert f'href="/hostnet/{host.pk}/"' not in client.get("/hostnet/").content.decode()
+    client.force_login(admin_user)
     page = client.get("/hostnet/").content.decode()
     assert 'href="/hostnet/"' in page and 'href="/operations/"' in page  # top navigation
     assert f'href="/hostnet/{host.pk}/"' in page

@@ -55,12 +55,12 @@ def test_the_api_serves_history_and_refuses_bad_input(host, admin_api, client):
     assert "/api/hosts/{id}/rates/" in schema["paths"]
 
 
-def test_following_rates_makes_a_host_followed_until_the_browser_leaves(host, plain_user):
+def test_following_rates_makes_a_host_followed_until_the_browser_leaves(host, admin_user):
     group = f"rates.{host.pk}"
 
     async def session():
         communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/live/")
-        communicator.scope["user"] = plain_user
+        communicator.scope["user"] = admin_user
         assert (await communicator.connect())[0]
         for bad in (f"rates.{host.pk}x", "rates.", "rates.-1", f"rates.{host.pk}.1"):
             await communicator.send_json_to({"follow": bad})
@@ -73,6 +73,20 @@ def test_following_rates_makes_a_host_followed_until_the_browser_leaves(host, pl
         assert not await _followed(group)
 
     async_to_sync(session)()
+
+
+def test_a_user_without_the_host_cannot_follow_its_rates(host, plain_user, user_api):
+    async def session():
+        communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/live/")
+        communicator.scope["user"] = plain_user
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"follow": f"rates.{host.pk}"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
+        await communicator.disconnect()
+
+    async_to_sync(session)()
+    assert not followers.followed(f"rates.{host.pk}")
+    assert user_api.get(f"/api/hosts/{host.pk}/rates/", {"iface": "eth0"}).status_code == 404
 
 
 def test_an_anonymous_browser_cannot_follow_rates(host):
