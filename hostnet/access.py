@@ -3,7 +3,7 @@ NICs): the only place. Members of a team granted the host see its interface tree
 is for administrators, because it can cut the host (and every team's guests) off the network."""
 
 from hosts.access import visible_hosts
-from kvmweb.access import is_admin, require
+from kvmweb.access import ADMIN, HOST_MEMBER, Check, is_admin, require
 
 
 def visible_host_networks(user):
@@ -16,3 +16,16 @@ def can_change_host_network(user):
 
 def require_change_host_network(user):
     require(can_change_host_network(user), "only administrators change host networking")
+
+
+# Expected rules (kvmweb.access, tests/teams/test_matrix.py).
+PERMISSIONS = {
+    "hostnet:host": HOST_MEMBER,
+    "hostnet:change": [Check(ADMIN, action="mtu"),
+                       Check(ADMIN, "POST", {"name": "eth0", "mtu": 1400}, action="mtu")],
+    "api:hostnet-detail": {"GET": HOST_MEMBER},
+    "api:hostnet-change": {"POST": Check(ADMIN, data={"name": "eth0", "mtu": 1400},
+                                         action_name="mtu")},
+    "api:hostnet-plan": {"POST": Check(ADMIN, data={"name": "eth0", "mtu": 1400},
+                                       action_name="mtu")},
+}

@@ -5,7 +5,8 @@ hosts is for administrators (staff). Operators may ask for a sync of a granted h
 in rate (kvmweb.ratelimit) because every sync is work on the host.
 """
 
-from kvmweb.access import OPERATOR, Refused, hosts_q, is_admin, require, signed_in
+from kvmweb.access import (ADMIN, HOST_MEMBER, HOST_OPERATOR, OPERATOR, SIGNED_IN, Check, Refused,
+                           hosts_q, is_admin, require, signed_in)
 
 from .models import Host
 
@@ -42,3 +43,22 @@ def require_sync_host(user, host):
         from kvmweb.ratelimit import hit
 
         hit(user, "sync", host.pk)
+
+
+# Expected rules per URL and websocket group (kvmweb.access, tests/teams/test_matrix.py).
+PERMISSIONS = {
+    "hosts:list": SIGNED_IN,
+    "hosts:add": ADMIN,
+    "hosts:detail": HOST_MEMBER,
+    "hosts:sync": Check(HOST_OPERATOR, "POST"),
+    "hosts:scan_key": Check(ADMIN, "POST"),
+    "hosts:pin_key": Check(ADMIN, "POST", {"fingerprint": "SHA256:x"}),
+    "hosts:delete": Check(ADMIN, "POST"),
+    "api:host-list": {"GET": SIGNED_IN, "POST": Check(ADMIN, data={"name": "n", "uri": "qemu+ssh://root@10.9.9.9/system"})},
+    "api:host-detail": {"GET": HOST_MEMBER, "PUT": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api:host-interfaces": {"GET": HOST_MEMBER},
+    "api:host-pin-key": {"POST": ADMIN},
+    "api:host-scan-key": {"POST": ADMIN},
+    "api:host-sync": {"POST": HOST_OPERATOR},
+    "ws:host": HOST_MEMBER,
+}

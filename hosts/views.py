@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from kvmweb.access import Refused
 from networks.models import Lease
 
 from . import services
@@ -81,11 +80,11 @@ def current_operations(host, user):
 @require_POST
 def host_sync(request, pk):
     host = get_object_or_404(visible_hosts(request.user), pk=pk)
+    require_sync_host(request.user, host)  # Refused: the 403 page says why
     try:
-        require_sync_host(request.user, host)
         with transaction.atomic():
             services.request_sync(request.user, host)
-    except (ValueError, Refused) as exc:
+    except ValueError as exc:
         messages.error(request, str(exc))
     return redirect(host)
 

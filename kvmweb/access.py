@@ -149,3 +149,45 @@ def api_exception_handler(exc, context):
     if isinstance(exc, Refused):
         return Response({"detail": str(exc)}, status=getattr(exc, "status_code", 403))
     return exception_handler(exc, context)
+
+
+# -- the permission matrix -------------------------------------------------------------------
+#
+# Every URL (page, API action per HTTP method) and every websocket group kind has an expected
+# rule, declared next to the code in its app's access module as ``PERMISSIONS``:
+#   {"url name": KIND}                       a page, checked with GET
+#   {"url name": Check(KIND, "POST", ...)}   a page, checked with POST (and data, kwargs)
+#   {"url name": [Check(...), ...]}          several checks (e.g. per action)
+#   {"api:x-y": {"GET": KIND, "POST": Check(KIND, data={...})}}   an API route, per method
+#   {"ws:<group kind>": KIND}                who may follow ``<kind>.<pk>`` (kvmweb.consumers)
+# tests/teams/test_matrix.py walks kvmweb/urls.py and the DRF router and fails for any URL,
+# method or group kind without a rule. KIND is who may (the objects in the test belong to team
+# blue on a host granted to teams blue and red):
+PUBLIC = "public"                # anyone, even anonymous (login)
+SIGNED_IN = "signed_in"          # every signed-in user (lists filter what they show)
+HOST_MEMBER = "host_member"      # members of a team granted the host (any team)
+HOST_OPERATOR = "host_operator"  # operators of a team granted the host (any team)
+TEAM_MEMBER = "team_member"      # members of the team that owns the object
+TEAM_OPERATOR = "team_operator"  # operators (and team admins) of the owning team
+OWNING_TEAM_ADMIN = "team_admin"  # team admins of the team
+ADMIN = "admin"                  # administrators (staff) only
+SELF = "self"                    # only the user the object belongs to (an API token)
+
+
+class Check:
+    def __init__(self, kind, method="GET", data=None, **kwargs):
+        self.kind, self.method, self.data, self.kwargs = kind, method, data, kwargs
+
+    def __repr__(self):
+        return f"{self.method} {self.kind} {self.kwargs or ''}"
+
+
+PERMISSIONS = {
+    "/": SIGNED_IN,  # the redirect to the hosts list (a URL without a name)
+    "login": PUBLIC,
+    "logout": Check(SIGNED_IN, "POST"),
+    "api:api-root": SIGNED_IN,
+    "schema": SIGNED_IN,
+    "api-docs": SIGNED_IN,
+    "admin:index": ADMIN,  # the rest of the Django admin is Django's own staff check
+}

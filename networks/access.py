@@ -12,7 +12,8 @@
 """
 
 from kvmweb import access as core
-from kvmweb.access import OPERATOR, Refused, is_admin, require
+from kvmweb.access import (HOST_MEMBER, HOST_OPERATOR, OPERATOR, SIGNED_IN, TEAM_MEMBER,
+                           TEAM_OPERATOR, Check, Refused, is_admin, require)
 from kvmweb.virt.xml import Network as NetworkXML
 from kvmweb.virt.xml import XMLError
 
@@ -138,3 +139,34 @@ def may_use_network(user, network):
 def usable_networks(user, host):
     """The networks on ``host`` the user may attach NICs to (for forms)."""
     return [n for n in host.networks.all() if may_use_network(user, n)]
+
+
+# Expected rules per URL (kvmweb.access, tests/teams/test_matrix.py). The network in the test
+# belongs to team blue.
+_NEW = {"name": "matrix", "kind": "nat"}
+_NEW_XML = ("<network><name>matrix</name><forward mode='nat'/>"
+            "<ip address='10.77.7.1' netmask='255.255.255.0'/></network>")
+PERMISSIONS = {
+    "networks:list": SIGNED_IN,
+    "networks:host_list": HOST_MEMBER,
+    "networks:add": [Check(SIGNED_IN), Check(HOST_OPERATOR, "POST", {**_NEW, "host": "{host}"})],
+    "networks:import": [Check(SIGNED_IN),
+                        Check(HOST_OPERATOR, "POST", {"host": "{host}", "xml": _NEW_XML})],
+    "networks:detail": TEAM_MEMBER,
+    "networks:edit": TEAM_OPERATOR,
+    "networks:xml_edit": TEAM_OPERATOR,
+    "networks:xml_download": TEAM_MEMBER,
+    "networks:action": [Check(TEAM_OPERATOR, "POST", action=a) for a in
+                        ("start", "stop", "autostart-on", "autostart-off", "delete", "firewall")],
+    "api:network-list": {"GET": SIGNED_IN,
+                         "POST": Check(HOST_OPERATOR, data={**_NEW, "host": "{host}"})},
+    "api:network-detail": {"GET": TEAM_MEMBER, "PUT": Check(TEAM_OPERATOR, data={"mtu": 1400}),
+                           "PATCH": Check(TEAM_OPERATOR, data={"mtu": 1400}),
+                           "DELETE": TEAM_OPERATOR},
+    "api:network-autostart": {"POST": Check(TEAM_OPERATOR, data={"on": False})},
+    "api:network-firewall": {"GET": TEAM_MEMBER, "POST": TEAM_OPERATOR},
+    "api:network-leases": {"GET": TEAM_MEMBER},
+    "api:network-start": {"POST": TEAM_OPERATOR},
+    "api:network-stop": {"POST": TEAM_OPERATOR},
+    "api:network-xml": {"GET": TEAM_MEMBER, "PUT": Check(TEAM_OPERATOR, data={"xml": "<network/>"})},
+}

@@ -6,6 +6,7 @@ operation whose host was removed is for administrators only.
 """
 
 from kvmweb import access as core
+from kvmweb.access import SIGNED_IN, TEAM_MEMBER
 
 from .models import Operation
 
@@ -18,3 +19,12 @@ def visible_operations(user):
 
 def can_view_operation(user, pk):
     return visible_operations(user).filter(pk=pk).exists()
+
+
+# Expected rules (kvmweb.access, tests/teams/test_matrix.py): an operation made for team blue.
+PERMISSIONS = {
+    "operations:detail": TEAM_MEMBER,
+    "api:operation-list": {"GET": SIGNED_IN},
+    "api:operation-detail": {"GET": TEAM_MEMBER},
+    "ws:operation": TEAM_MEMBER,
+}

@@ -12,7 +12,8 @@ only place for the teams app (on kvmweb.access).
 from django.db.models import Q
 
 from kvmweb import access as core
-from kvmweb.access import TEAM_ADMIN, is_admin, require
+from kvmweb.access import (ADMIN, OWNING_TEAM_ADMIN, SELF, SIGNED_IN, TEAM_ADMIN, TEAM_MEMBER, Check,
+                           is_admin, require)
 
 from .models import AuditEntry, Team
 
@@ -47,3 +48,22 @@ def visible_audit_entries(user):
     if not core.signed_in(user):
         return AuditEntry.objects.none()
     return AuditEntry.objects.filter(Q(team_id__in=core.team_ids(user)) | Q(user=user))
+
+
+# Expected rules (kvmweb.access, tests/teams/test_matrix.py): the team is blue; member_pk is
+# the viewer's membership; token pk is the operator's own token.
+PERMISSIONS = {
+    "teams:list": [Check(SIGNED_IN), Check(ADMIN, "POST", {"name": "newteam"})],
+    "teams:audit": SIGNED_IN,
+    "teams:tokens": [Check(SIGNED_IN), Check(SIGNED_IN, "POST", {"name": "t", "days": 1})],
+    "teams:token_revoke": Check(SELF, "POST"),
+    "teams:detail": TEAM_MEMBER,
+    "teams:delete": Check(ADMIN, "POST"),
+    "teams:quotas": Check(ADMIN, "POST", {"max_vms": 5}),
+    "teams:member_set": Check(OWNING_TEAM_ADMIN, "POST", {"username": "other", "role": "viewer"}),
+    "teams:member_remove": Check(OWNING_TEAM_ADMIN, "POST"),
+    "teams:grant_set": Check(ADMIN, "POST", {"host": "{far}"}),
+    "teams:grant_remove": Check(ADMIN, "POST"),
+    "teams:pool_add": Check(ADMIN, "POST", {"cidr": "10.88.0.0/16", "prefix": 24}),
+    "teams:pool_remove": Check(ADMIN, "POST"),
+}

@@ -16,7 +16,8 @@ kvmweb.access and networks.access).
 import posixpath
 
 from kvmweb import access as core
-from kvmweb.access import Refused, is_admin
+from kvmweb.access import (HOST_OPERATOR, SIGNED_IN, TEAM_MEMBER, TEAM_OPERATOR, Check, Refused,
+                           is_admin)
 from networks.access import may_use_network
 from networks.models import Network
 
@@ -112,3 +113,40 @@ def require_spec(user, host, spec):
     problem = spec_refusal(user, host, spec)
     if problem:
         raise Refused(problem)
+
+
+# Expected rules per URL (kvmweb.access, tests/teams/test_matrix.py). The VM in the test
+# (bluevm, running, NIC 52:54:00:00:00:01 on network bluenet) belongs to team blue.
+_MAC = "52:54:00:00:00:01"
+_NEW = {"name": "matrixvm", "memory_mib": 64, "vcpus": 1, "disk": "none", "boot": "cdrom",
+        "iso": "/var/lib/libvirt/images/installer.iso", "domain_type": "auto"}
+_NEW_FORM = {**_NEW, "host": "{host}", "nics-TOTAL_FORMS": 0, "nics-INITIAL_FORMS": 0,
+             "nics-MIN_NUM_FORMS": 0, "nics-MAX_NUM_FORMS": 1000}
+_NIC = {"type": "network", "source": "bluenet", "model": "virtio"}
+PERMISSIONS = {
+    "vms:list": SIGNED_IN,
+    "vms:create": [Check(SIGNED_IN), Check(HOST_OPERATOR, "POST", _NEW_FORM)],
+    "vms:detail": TEAM_MEMBER,
+    "vms:delete": Check(TEAM_OPERATOR, "POST"),
+    "vms:nic_add": Check(TEAM_OPERATOR, "POST", _NIC),
+    "vms:nic_edit": [Check(TEAM_MEMBER, mac=_MAC),
+                     Check(TEAM_OPERATOR, "POST", {**_NIC, "mac": _MAC, "link_state": "down"},
+                           mac=_MAC)],
+    "vms:nic_remove": Check(TEAM_OPERATOR, "POST", mac=_MAC),
+    "vms:action": [Check(TEAM_OPERATOR, "POST", action=a) for a in
+                   ("start", "shutdown", "reboot", "destroy", "suspend", "resume")],
+    "api:vm-list": {"GET": SIGNED_IN, "POST": Check(HOST_OPERATOR, data={**_NEW, "host": "{host}"})},
+    "api:vm-pools": {"GET": SIGNED_IN},
+    "api:vm-refresh": {"POST": Check(HOST_OPERATOR, data={"host": "{host}"})},
+    "api:vm-detail": {"GET": TEAM_MEMBER, "DELETE": TEAM_OPERATOR},
+    "api:vm-force-off": {"POST": TEAM_OPERATOR},
+    "api:vm-reboot": {"POST": TEAM_OPERATOR},
+    "api:vm-resume": {"POST": TEAM_OPERATOR},
+    "api:vm-shutdown": {"POST": TEAM_OPERATOR},
+    "api:vm-start": {"POST": TEAM_OPERATOR},
+    "api:vm-suspend": {"POST": TEAM_OPERATOR},
+    "api:vm-nics": {"GET": TEAM_MEMBER, "POST": Check(TEAM_OPERATOR, data=_NIC)},
+    "api:vm-nic": {"GET": Check(TEAM_MEMBER, mac=_MAC),
+                   "PATCH": Check(TEAM_OPERATOR, data={"link_state": "down"}, mac=_MAC),
+                   "DELETE": Check(TEAM_OPERATOR, mac=_MAC)},
+}
