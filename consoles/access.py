@@ -1,7 +1,7 @@
 """Who may open a VM's console: whoever may operate that VM (the VM app's rule, not ours),
 and who sees which console session records."""
 
-from kvmweb.access import Refused, is_admin, signed_in
+from kvmweb.access import SELF_OR_ADMIN, SIGNED_IN, TEAM_OPERATOR, Check, Refused, is_admin, signed_in
 from vms.access import can_operate_vm, require_change_vm
 
 from .models import ConsoleSession
@@ -29,3 +29,13 @@ def visible_sessions(user):
     if is_admin(user):
         return ConsoleSession.objects.all()
     return ConsoleSession.objects.filter(user=user)
+
+
+# Expected rules (kvmweb.access, tests/teams/test_matrix.py): the VM belongs to team blue; the
+# session record is the operator's own (administrators see every session).
+PERMISSIONS = {
+    "consoles:console": Check(TEAM_OPERATOR, pk="{bluevm}", kind="serial"),
+    "console-ticket": Check(TEAM_OPERATOR, "POST", {"vm": "{bluevm}", "kind": "serial"}),
+    "api:console-session-list": {"GET": SIGNED_IN},
+    "api:console-session-detail": {"GET": Check(SELF_OR_ADMIN, pk="{console_session}")},
+}

@@ -172,10 +172,11 @@ TEAM_OPERATOR = "team_operator"  # operators (and team admins) of the owning tea
 OWNING_TEAM_ADMIN = "team_admin"  # team admins of the team
 ADMIN = "admin"                  # administrators (staff) only
 SELF = "self"                    # only the user the object belongs to (an API token)
+SELF_OR_ADMIN = "self_or_admin"  # that user and administrators (a console session record)
 
 
 class Check:
-    def __init__(self, kind, method="GET", data=None, **kwargs):
+    def __init__(self, kind, /, method="GET", data=None, **kwargs):
         self.kind, self.method, self.data, self.kwargs = kind, method, data, kwargs
 
     def __repr__(self):

@@ -37,6 +37,7 @@ ALLOWED = {
     core.OWNING_TEAM_ADMIN: {"teamadmin", "staff"},
     core.ADMIN: {"staff"},
     core.SELF: {"operator"},
+    core.SELF_OR_ADMIN: {"operator", "staff"},
 }
 
 
@@ -128,7 +129,20 @@ def world_plus(world):
                                         target="domain:d1", status="succeeded")
     world.pool = AddressPool.objects.create(team=world.blue, cidr="10.20.0.0/16")
     world.token, _ = ApiToken.issue(world.users["operator"], "mine")
+    if apps.is_installed("consoles"):
+        from consoles.models import ConsoleSession
+
+        world.console_session = ConsoleSession.objects.create(
+            user=world.users["operator"], username="operator", vm=world.bluevm,
+            vm_name="bluevm", host_name="kvm1", kind="serial")
     return world
+
+
+def placeholder(value, world):
+    """"{attr}" in a rule's data or kwargs: the pk of that object of the test world."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return getattr(world, value[1:-1]).pk
+    return value
 
 
 def url_for(name, check, world):
@@ -140,7 +154,7 @@ def url_for(name, check, world):
     kind = name.split(":", 1)[1].split("-")[0] if name.startswith("api:") else name.split(":")[0]
     for param in params:
         if param in check.kwargs:
-            resolver_kwargs[param] = check.kwargs[param]
+            resolver_kwargs[param] = placeholder(check.kwargs[param], world)
         elif param == "pk":
             obj = world.token if name == "teams:token_revoke" else getattr(world, OBJECT_OF[kind])
             resolver_kwargs[param] = obj.pk
@@ -158,15 +172,13 @@ def url_for(name, check, world):
 
 
 def fill(data, world):
-    """Placeholders in rule data: "{host}" and "{far}" are the hosts' pks."""
-    values = {"{host}": world.host.pk, "{far}": world.far.pk}
-    return {k: values.get(v, v) if isinstance(v, str) else v for k, v in (data or {}).items()}
+    return {k: placeholder(v, world) for k, v in (data or {}).items()}
 
 
 def attempt(name, check, world, role):
     url = url_for(name, check, world)
     user = world.users.get(role)
-    api = name.startswith("api:") or name in ("schema", "api-docs")
+    api = url.startswith("/api/")
     client = APIClient() if api else Client()
     if user is not None:
         client.force_login(user)
