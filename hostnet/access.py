@@ -3,7 +3,7 @@ NICs): the only place. Members of a team granted the host see its interface tree
 is for administrators, because it can cut the host (and every team's guests) off the network."""
 
 from hosts.access import visible_hosts
-from kvmweb.access import ADMIN, HOST_MEMBER, Check, is_admin, require
+from kvmweb.access import ADMIN, HOST_MEMBER, SIGNED_IN, Check, is_admin, require
 
 
 def visible_host_networks(user):
@@ -20,6 +20,7 @@ def require_change_host_network(user):
 
 # Expected rules (kvmweb.access, tests/teams/test_matrix.py).
 PERMISSIONS = {
+    "hostnet:index": SIGNED_IN,
     "hostnet:host": HOST_MEMBER,
     "hostnet:change": [Check(ADMIN, action="mtu"),
                        Check(ADMIN, "POST", {"name": "eth0", "mtu": 1400}, action="mtu")],

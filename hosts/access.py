@@ -60,5 +60,7 @@ PERMISSIONS = {
     "api:host-pin-key": {"POST": ADMIN},
     "api:host-scan-key": {"POST": ADMIN},
     "api:host-sync": {"POST": HOST_OPERATOR},
+    "api:host-rates": {"GET": Check(HOST_MEMBER, data={"iface": "eth0"})},
     "ws:host": HOST_MEMBER,
+    "ws:rates": HOST_MEMBER,
 }

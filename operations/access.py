@@ -23,6 +23,7 @@ def can_view_operation(user, pk):
 
 # Expected rules (kvmweb.access, tests/teams/test_matrix.py): an operation made for team blue.
 PERMISSIONS = {
+    "operations:list": SIGNED_IN,
     "operations:detail": TEAM_MEMBER,
     "api:operation-list": {"GET": SIGNED_IN},
     "api:operation-detail": {"GET": TEAM_MEMBER},

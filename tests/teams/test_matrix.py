@@ -216,7 +216,7 @@ def test_the_matrix(world_plus, key, name, check):
     assert not wrong, f"{key} ({check.kind}):\n" + "\n".join(wrong)
 
 
-GROUP_OBJECT = {"host": "host", "operation": "op"}
+GROUP_OBJECT = {"host": "host", "rates": "host", "operation": "op"}
 
 
 def follows(user, group):
