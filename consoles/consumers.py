@@ -138,6 +138,7 @@ class SerialConsumer(_ConsoleConsumer):
 
         self.token = secrets.token_hex(8)
         self.outbox = asyncio.Queue()
+        self.closed_reason = ""
         self.console = session_for(self.vm)
         since = self.query.get("since")
         since = int(since) if since and since.isdigit() else None
@@ -155,23 +156,26 @@ class SerialConsumer(_ConsoleConsumer):
         self.pump = asyncio.create_task(self._pump())
 
     def _deliver(self, kind, payload):  # on this loop, from the session's threads
-        self.outbox.put_nowait((kind, payload))
+        if kind == "closed":
+            self.closed_reason = payload
+            self.outbox.put_nowait(None)
+        else:
+            self.outbox.put_nowait(payload)
 
     async def _pump(self):
-        while True:
-            kind, payload = await self.outbox.get()
-            if kind == "data":
-                chunks = [payload]
-                while not self.outbox.empty() and self.outbox._queue[0][0] == "data":
-                    chunks.append(self.outbox.get_nowait()[1])  # coalesce a burst into one frame
-                data = b"".join(chunks)
+        closing = False
+        while not closing:
+            chunks = [await self.outbox.get()]
+            while not self.outbox.empty():  # a burst of output goes out as one frame
+                chunks.append(self.outbox.get_nowait())
+            closing = None in chunks
+            data = b"".join(chunks[:chunks.index(None)] if closing else chunks)
+            if data:
                 self.bytes_out += len(data)
                 await self.send(bytes_data=data)
-            else:
-                self.reason = payload
-                await self.send(text_data=json.dumps({"type": "closed", "reason": payload}))
-                await self.close(code=choices.CLOSE_HOST_ERROR)
-                return
+        self.reason = self.closed_reason
+        await self.send(text_data=json.dumps({"type": "closed", "reason": self.reason}))
+        await self.close(code=choices.CLOSE_HOST_ERROR)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.session is None:
@@ -237,8 +241,11 @@ class VNCConsumer(_ConsoleConsumer):
         if self.session is None or bytes_data is None:
             return
         self.bytes_in += len(bytes_data)
-        self.proc.stdin.write(bytes_data)
-        await self.proc.stdin.drain()
+        try:
+            self.proc.stdin.write(bytes_data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the tunnel ended: the pump reports why and closes
 
     async def stop(self):
         if getattr(self, "pump", None):

@@ -67,6 +67,10 @@ class SerialStream:
         except VirtError as exc:
             self._finish(str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the viewers must hear of it
+            log.exception("opening the serial console of %s failed", self.uuid)
+            self._finish(f"opening the console failed: {exc}")
+            return
         while True:
             item = self._inbox.get()
             if item is _CLOSE:

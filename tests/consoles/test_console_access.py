@@ -189,3 +189,13 @@ def test_the_consumer_checks_the_right_again_when_the_ticket_is_used(world):
     connected, code, messages = ws_connect(operator, world.bluevm.pk, "vnc", f"ticket={ticket}")
     assert connected and code == 4403 and "operators of team blue" in messages[0]["error"]
     assert not ConsoleSession.objects.exists()
+
+
+def test_new_vms_get_a_loopback_vnc_display_unless_told_otherwise():
+    from kvmweb.virt.xml import Domain as DomainXML
+    from vms.builder import domain_xml
+
+    spec = {"name": "n1", "memory_mib": 64, "vcpus": 1, "boot": "network"}
+    graphics = DomainXML.from_xml(domain_xml(spec, "qemu")).graphics
+    assert [(g.type, g.address, g.autoport) for g in graphics] == [("vnc", "127.0.0.1", True)]
+    assert not DomainXML.from_xml(domain_xml({**spec, "display": "none"}, "qemu")).graphics
