@@ -57,7 +57,8 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     listeners = lab_run(lab_host, "ss", "-Hltn")
     assert re.search(r"127\.0\.0\.1:59\d\d\b", listeners) and not re.search(r"0\.0\.0\.0:59\d\d", listeners)
 
-    page = browser.new_page()
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
     login(page, asgi_server, "admin", "admin-pass-123")
     page.goto(f"{asgi_server}/vms/{vm.pk}/")
     page.click("#console-tab")
@@ -75,6 +76,20 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     page.keyboard.type("echo kvm$((6*7))\n")
     wait_text(frame, r"^kvm42$", 30)
 
+    # Copy (the selection) and paste (the clipboard) with the toolbar's buttons.
+    frame.evaluate("() => window.kvmwebConsole.term.selectAll()")
+    frame.click("#console-copy")
+    assert "kvm42" in wait_for(lambda: frame.evaluate("() => navigator.clipboard.readText()"), 5,
+                               what="the copied text")
+    frame.evaluate("() => navigator.clipboard.writeText('echo pasted-$((1+2))\\r')")
+    frame.click("#console-paste")
+    wait_text(frame, r"^pasted-3$", 30)
+    # The terminal follows the window's size (fit addon); scroll-back keeps 10,000 lines.
+    cols = frame.evaluate("() => window.kvmwebConsole.term.cols")
+    page.set_viewport_size({"width": 900, "height": 700})
+    frame.wait_for_function(f"() => window.kvmwebConsole.term.cols < {cols}", timeout=5_000)
+    assert frame.evaluate("() => window.kvmwebConsole.term.options.scrollback") == 10000
+
     # Drop the websocket while the guest is about to print; reconnect; the missed line comes.
     page.keyboard.type("sleep 3; echo missed-$((40+2))\n")
     wait_text(frame, r"sleep 3; echo missed", 10)
@@ -85,7 +100,7 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     wait_text(frame, r"^missed-42$", 20)
     text = terminal_text(frame)
     assert len(re.findall(r"^kvm42$", text, re.M)) == 1  # only what was missed was replayed
-    page.close()
+    context.close()
 
     sessions = wait_for(lambda: list(ConsoleSession.objects.filter(vm=vm, ended__isnull=False)
                                      .order_by("started")) if ConsoleSession.objects.filter(
@@ -123,7 +138,9 @@ def test_graphical_console_shows_the_screen_and_sends_ctrl_alt_del(
 
     page.click("#console-cad")
     wait_text(serial, r"KVMWEB-CTRLALTDEL", 30)  # printed after the prompt
+    assert page.evaluate("() => window.kvmwebConsole.rfb.scaleViewport") is True
     page.click("#console-fullscreen")
+    page.wait_for_function("() => !!document.fullscreenElement", timeout=5_000)
     context.close()
     rows = wait_for(lambda: ConsoleSession.objects.filter(vm=vm, kind="vnc", ended__isnull=False).first(),
                     20, what="the VNC session ended")
