@@ -55,8 +55,10 @@ def vm_detail(request, pk, nic_form=None):
     vm = _vm(request, pk)
     found = addresses.for_vm(vm)
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
+    shown = displays(vm.xml)
     return render(request, "vms/detail.html", {
-        "vm": vm, "nics": nics, "disks": disk_paths(vm.xml), "displays": displays(vm.xml),
+        "vm": vm, "nics": nics, "disks": disk_paths(vm.xml), "displays": shown,
+        "has_vnc": any(d["type"] == "vnc" for d in shown),
         "may_operate": can_operate_vm(request.user, vm),
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
         "nic_form": nic_form or NICForm(),

@@ -66,6 +66,8 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     frame = wait_for(lambda: next((f for f in page.frames if "/consoles/" in f.url), None), 10,
                      what="the console frame")
     frame.wait_for_function("() => window.kvmwebConsole && window.kvmwebConsole.connected", timeout=30_000)
+    row = page.wait_for_selector("#console-sessions tbody tr", timeout=10_000)
+    assert "admin" in row.text_content() and "serial" in row.text_content()
     # Reboot the guest behind kvmweb's back: its boot comes through the open console.
     lab_run(lab_host, "virsh", "reset", NAME)
     wait_text(frame, r"KVMWEB-BOOT \d")
