@@ -11,6 +11,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -96,9 +97,22 @@ def release_slot(vm_pk, session_pk):
 # ------------------------------------------------------------------------------ records
 
 def begin_session(user, vm, kind, client=""):
+    end_lost_sessions(vm)
     return ConsoleSession.objects.create(
         user=user, username=user.get_username(), vm=vm, vm_name=vm.name, host_name=vm.host.name,
         kind=kind, client=client[:64])
+
+
+def end_lost_sessions(vm):
+    """End the records of this VM's sessions whose process died without ending them: a live
+    session refreshes its slot every SLOT_TTL / 3 s, so a record older than SLOT_TTL without a
+    live slot is lost. (Its end time is when that was noticed.)"""
+    now = time.time()
+    old = timezone.now() - timedelta(seconds=SLOT_TTL)
+    live = {int(member) for member, expires in redis_client().zrange(
+        SLOTS_KEY + str(vm.pk), 0, -1, withscores=True) if expires > now}
+    ConsoleSession.objects.filter(vm=vm, ended__isnull=True, started__lt=old).exclude(
+        pk__in=live).update(ended=timezone.now(), close_reason="lost: the web process ended")
 
 
 def end_session(session, reason, bytes_in=0, bytes_out=0):

@@ -199,3 +199,21 @@ def test_new_vms_get_a_loopback_vnc_display_unless_told_otherwise():
     graphics = DomainXML.from_xml(domain_xml(spec, "qemu")).graphics
     assert [(g.type, g.address, g.autoport) for g in graphics] == [("vnc", "127.0.0.1", True)]
     assert not DomainXML.from_xml(domain_xml({**spec, "display": "none"}, "qemu")).graphics
+
+
+def test_a_session_whose_process_died_is_ended_when_the_next_one_begins(admin_user, vm):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = services.begin_session(admin_user, vm, "serial")
+    live = services.begin_session(admin_user, vm, "serial")
+    services.claim_slot(vm.pk, live.pk)  # refreshed by its consumer; the lost one has none
+    long_ago = timezone.now() - timedelta(seconds=services.SLOT_TTL + 5)
+    ConsoleSession.objects.filter(pk__in=[lost.pk, live.pk]).update(started=long_ago)
+    services.begin_session(admin_user, vm, "vnc")
+    lost.refresh_from_db()
+    live.refresh_from_db()
+    assert lost.ended and lost.close_reason == "lost: the web process ended"
+    assert live.ended is None
+    services.release_slot(vm.pk, live.pk)
