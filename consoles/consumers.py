@@ -88,8 +88,8 @@ class _ConsoleConsumer(AsyncWebsocketConsumer):
                                                  self.query.get("ticket", ""), client)
             await self.start()
         except Refused as exc:
-            code = choices.CLOSE_TOO_MANY if "consoles open" in str(exc) else choices.CLOSE_REFUSED
-            await self.refuse(str(exc), code)
+            too_many = isinstance(exc, services.TooMany)
+            await self.refuse(str(exc), choices.CLOSE_TOO_MANY if too_many else choices.CLOSE_REFUSED)
             return
         self.heartbeat = asyncio.create_task(self._keep_slot())
 
@@ -115,7 +115,7 @@ class _ConsoleConsumer(AsyncWebsocketConsumer):
             await self.finish()
 
     async def finish(self):
-        session, self.session = self.session, None
+        session, self.session = getattr(self, "session", None), None
         if session is None:
             return
         if getattr(self, "heartbeat", None):

@@ -33,6 +33,10 @@ class Refused(Exception):
     """Why a console may not be opened (said to the user as it is)."""
 
 
+class TooMany(Refused):
+    """The VM has as many consoles open as it may."""
+
+
 # ------------------------------------------------------------------------------ tickets
 
 def issue_ticket(user, vm, kind, now=None):
@@ -82,7 +86,7 @@ def claim_slot(vm_pk, session_pk):
     won = redis_client().eval(_CLAIM, 1, SLOTS_KEY + str(vm_pk), now, now + SLOT_TTL, limit,
                               str(session_pk), SLOT_TTL)
     if not won:
-        raise Refused(f"this VM already has {limit} consoles open (KVMWEB_CONSOLE_MAX_PER_VM): "
+        raise TooMany(f"this VM already has {limit} consoles open (KVMWEB_CONSOLE_MAX_PER_VM): "
                       "close one and reconnect")
 
 

@@ -217,3 +217,12 @@ def test_a_session_whose_process_died_is_ended_when_the_next_one_begins(admin_us
     assert lost.ended and lost.close_reason == "lost: the web process ended"
     assert live.ended is None
     services.release_slot(vm.pk, live.pk)
+
+
+def test_the_consumer_refuses_beyond_the_per_vm_limit_and_records_it(settings, admin_user, vm):
+    settings.KVMWEB_CONSOLE_MAX_PER_VM = 0
+    ticket = services.issue_ticket(admin_user, vm, "vnc")
+    connected, code, messages = ws_connect(admin_user, vm.pk, "vnc", f"ticket={ticket}")
+    assert connected and code == 4429 and "already has 0 consoles open" in messages[0]["error"]
+    row = ConsoleSession.objects.get()
+    assert row.username == "admin" and row.ended and "consoles open" in row.close_reason
