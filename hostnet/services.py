@@ -92,9 +92,11 @@ def safe_apply(op, plan):
     timeout = plan["timeout"]
     token = f"op{op.pk}-{uuid.uuid4().hex[:8]}"
     gateway = op.params.get("gateway_check")
+    # The token is saved before anything is sent, so a run resumed after this worker died can
+    # ask the host where the change stands (_resume_armed).
     ops.report(op, f"saving the state of {', '.join(plan['involved'])} and arming the rollback "
                f"on the host ({RUN_DIR}/rollback-{token}.json, restores itself in {timeout} s "
-               "unless proven)", progress=20)
+               "unless proven)", progress=20, params={**op.params, "rollback_token": token})
     state = remote.run(target, hostconfig.arm, token, plan["involved"], plan["created"], timeout,
                        Path(rollback.__file__).read_text(), RUN_DIR)
     deadline = time.monotonic() + timeout
@@ -117,6 +119,7 @@ def safe_apply(op, plan):
         detail = "state restored" if restored["ok"] else f"left: {restored['differences']}"
         _finish_rolled_back(op, reason, detail)
         return None
+    ops.checkpoint(op, "applied")
     proof_error = None
     if result is not None:
         ops.report(op, f"applied in {result['seconds'] * 1000:.0f} ms; proving the management "
@@ -208,11 +211,63 @@ def _move_vm_tap(op, nic, bridge):
     host_services.sync(op.host)
 
 
+def _resume_armed(op):
+    """A run resumed after its worker died once the rollback was (maybe) armed. Proven and
+    disarmed: only persisting was left, so finish. Never armed: nothing reached the host, so
+    start over. Otherwise the change may be half applied: restore the saved state now (the path
+    works: we just asked over it) or let the watchdog finish, and end rolled back.
+    Returns True when it finished the operation."""
+    target, token = op.host.target(), op.params["rollback_token"]
+    status = remote.run(target, hostconfig.rollback_status, token, RUN_DIR)
+    if status["state"] == "none":
+        ops.report(op, "the first attempt stopped before arming: nothing reached the host; "
+                       "starting over", params={k: v for k, v in op.params.items()
+                                                if k != "rollback_token"})
+        return False
+    if status["state"] == "disarmed":
+        ops.report(op, "the change was applied and proven before the worker stopped; "
+                       "persisting it", progress=85)
+        _persist(op, op.params["plan"], None)
+        host_services.sync(op.host)
+        return True
+    if status["state"] == "armed":
+        ops.report(op, "the worker stopped while the change was armed but not proven: "
+                       "restoring the saved state now", progress=70)
+        restored = remote.run(target, hostconfig.restore_now, token, RUN_DIR)
+        if restored["differences"] != ["the watchdog already took over"]:
+            return _end_restored(op, restored)
+    give_up = time.monotonic() + RECONNECT_SECONDS
+    while status["state"] != "restored" and time.monotonic() < give_up:
+        ops.report(op, f"the host's watchdog is restoring ({status['state']}); waiting")
+        time.sleep(1)
+        status = remote.run(target, hostconfig.rollback_status, token, RUN_DIR)
+    if status["state"] != "restored":
+        raise VirtError("the host's watchdog did not finish restoring within "
+                        f"{RECONNECT_SECONDS} s", VirtError.TIMEOUT, retryable=False)
+    return _end_restored(op, status["result"])
+
+
+def _end_restored(op, outcome):
+    try:
+        host_services.sync(op.host)
+    except VirtError as exc:
+        ops.report(op, f"re-reading the host after its rollback failed: {exc}")
+    if not outcome["ok"]:
+        raise VirtError("the worker stopped during the change and the host's restore left "
+                        f"differences: {outcome['differences']}", VirtError.REMOTE,
+                        retryable=False)
+    _finish_rolled_back(op, "the worker carrying out the change stopped before it was proven",
+                        "the host's saved state was restored; nothing of the change is left")
+    return True
+
+
 def run_change(op):
     """The one handler behind every hostnet.* action."""
     action = op.action.split(".", 1)[1]
     host_services.configure_virt()
     target = op.host.target()
+    if op.attempts > 1 and op.params.get("rollback_token") and _resume_armed(op):
+        return
     if action == "port_move":
         nic = _vm_nic_on(op.host, op.params.get("port", ""))
         if nic is not None:
@@ -244,4 +299,4 @@ def run_change(op):
 
 
 for _action in plans.ACTIONS:
-    ops.handler(f"hostnet.{_action}")(run_change)
+    ops.handler(f"hostnet.{_action}", resumable=True, plumbing=True)(run_change)

@@ -209,7 +209,7 @@ def sync(host, op=None):
     return data
 
 
-@ops.handler("host.scan_key")
+@ops.handler("host.scan_key", resumable=True, retry=False)
 def scan_key_operation(op):
     host = op.host
     configure_virt()
@@ -225,7 +225,7 @@ def scan_key_operation(op):
                progress=100)
 
 
-@ops.handler("host.sync")
+@ops.handler("host.sync", resumable=True, plumbing=True, retry=False)
 def sync_operation(op):
     sync(op.host, op)
 

@@ -152,6 +152,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "kvmweb")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
+    "reap-operations": {
+        "task": "operations.tasks.reap_operations",
+        "schedule": float(envint("KVMWEB_REAP_INTERVAL", 3)),
+    },
     "check-hosts": {
         "task": "hosts.tasks.check_all_hosts",
         "schedule": float(envint("KVMWEB_HEALTH_INTERVAL", 30)),
@@ -161,6 +165,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("KVMWEB_SYNC_INTERVAL", 300)),
     },
 }
+
+# Operations under faults (README "How operations recover"): lock leases last
+# KVMWEB_LOCK_LEASE s and are renewed, with the operation's heartbeat, every KVMWEB_HEARTBEAT s;
+# the reaper hands over a running operation whose heartbeat is KVMWEB_HEARTBEAT_STALE s old
+# and re-enqueues a queued one nobody stamped for KVMWEB_REQUEUE_AFTER s.
+KVMWEB_LOCK_LEASE = envint("KVMWEB_LOCK_LEASE", 10)
+KVMWEB_HEARTBEAT = envint("KVMWEB_HEARTBEAT", 2)
+KVMWEB_HEARTBEAT_STALE = envint("KVMWEB_HEARTBEAT_STALE", 10)
+KVMWEB_REQUEUE_AFTER = envint("KVMWEB_REQUEUE_AFTER", 30)
+KVMWEB_RESUME_ATTEMPTS = envint("KVMWEB_RESUME_ATTEMPTS", 4)
 
 # How the app reaches hosts.
 KVMWEB_SSH_KEY = env("KVMWEB_SSH_KEY", str(STATE_DIR / "ssh" / "id_ed25519"))

@@ -4,6 +4,8 @@ Each handler records xml_before / xml_after, refreshes this network's read model
 firewall rules libvirt installed for it), and leaves the host as it was when a step fails.
 """
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -105,26 +107,50 @@ def _rolled_back(op, message):
                error=message, finished=timezone.now())
 
 
-@ops.handler("network.create")
+def _own_uuid(op):
+    """The UUID this operation gives its new network, fixed (and saved) before anything is made,
+    so a resumed run can tell the network it defined from someone else's of the same name."""
+    if not op.params.get("uuid"):
+        doc = NetworkXML.from_xml(op.params["xml"])
+        doc.uuid = doc.uuid or str(uuid.uuid4())
+        ops.report(op, None, params={**op.params, "xml": doc.to_xml(), "uuid": doc.uuid})
+    return op.params["uuid"]
+
+
+@ops.handler("network.create", resumable=True, plumbing=True,
+             cleanup=lambda op: _remove_own_network(op))
 def create_operation(op):
+    """Define, autostart, start. Each step looks at the host first, so a run resumed after its
+    worker died carries on where the host is."""
     conn, name, params = _conn(op), _name(op), op.params
-    if virt.lookup(conn, name) is not None:
+    net = virt.lookup(conn, name)
+    if net is not None and (op.attempts <= 1 or not params.get("made")
+                            or virt.uuid_of(net) != params.get("uuid")):
         raise VirtError(f"{op.host} already has a network named {name!r}", VirtError.INVALID,
                         retryable=False)
+    own = _own_uuid(op)
+    ops.report(op, None, params={**op.params, "made": True})  # from here on, it may exist
     if not params.get("persistent", True):
-        ops.report(op, f"creating transient network {name}", progress=30)
-        net = virt.create_transient(conn, params["xml"])
+        if net is None:
+            ops.report(op, f"creating transient network {name}", progress=30)
+            net = virt.create_transient(conn, op.params["xml"])
     else:
-        ops.report(op, f"defining network {name}", progress=20)
-        net = virt.define(conn, params["xml"])
+        if net is None:
+            ops.report(op, f"defining network {name} (uuid {own})", progress=20)
+            net = virt.define(conn, op.params["xml"])
+        else:
+            ops.report(op, f"{name} is already defined (by this operation's first attempt)")
+        ops.checkpoint(op, "defined")
         try:
-            if params.get("autostart"):
+            if params.get("autostart") and not virt.is_autostart(net):
                 ops.report(op, "autostart on", progress=40)
                 virt.set_autostart(net, True)
-            if params.get("start"):
+            if params.get("start") and not virt.is_active(net):
                 ops.report(op, "starting (bridge, dnsmasq, firewall rules)", progress=50)
                 virt.start(net)
         except VirtError as exc:
+            if exc.retryable:
+                raise  # the host may answer again: resumed (or cleaned up) by operations
             virt.undefine(net)
             refresh(op, conn, name)
             _rolled_back(op, f"libvirt could not start {name}: {exc}. The definition was "
@@ -136,7 +162,24 @@ def create_operation(op):
         Network.objects.filter(host=op.host, name=name).update(owner_id=op.team_id)
 
 
-@ops.handler("network.start")
+def _remove_own_network(op):
+    """Clean-up after a failed create: remove the network only if it is the one this operation
+    made (same name and the UUID it gave it)."""
+    if not op.params.get("made"):
+        return ""
+    conn, name = _conn(op), _name(op)
+    net = virt.lookup(conn, name)
+    if net is None or virt.uuid_of(net) != op.params.get("uuid"):
+        return ""
+    if virt.is_active(net):
+        virt.stop(net)
+    if virt.lookup(conn, name) is not None and virt.is_persistent(net):
+        virt.undefine(net)
+    refresh(op, conn, name)
+    return f"The half-made network {name} was removed; the host is as it was."
+
+
+@ops.handler("network.start", plumbing=True)
 def start_operation(op):
     conn, name = _conn(op), _name(op)
     net = virt.require(conn, name)
@@ -146,7 +189,7 @@ def start_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.stop")
+@ops.handler("network.stop", plumbing=True)
 def stop_operation(op):
     conn, name = _conn(op), _name(op)
     net = virt.require(conn, name)
@@ -157,7 +200,7 @@ def stop_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.autostart")
+@ops.handler("network.autostart", plumbing=True)
 def autostart_operation(op):
     conn, name, on = _conn(op), _name(op), bool(op.params.get("on"))
     net = virt.require(conn, name)
@@ -166,7 +209,7 @@ def autostart_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.delete")
+@ops.handler("network.delete", plumbing=True)
 def delete_operation(op):
     conn, name = _conn(op), _name(op)
     net = virt.require(conn, name)
@@ -181,7 +224,7 @@ def delete_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.update")
+@ops.handler("network.update", plumbing=True)
 def update_operation(op):
     """Live + persistent changes through virNetworkUpdate; undone step by step on failure."""
     conn, name = _conn(op), _name(op)
@@ -214,17 +257,27 @@ def _undo_updates(net, done):
         virt.update(net, "add" if command == "delete" else "delete", section, index, fragment)
 
 
-@ops.handler("network.redefine")
+@ops.handler("network.redefine", resumable=True, plumbing=True)
 def redefine_operation(op):
-    """Replace the definition and restart the network; the old one comes back on failure."""
+    """Replace the definition and restart the network; the old one comes back on failure.
+
+    The first run saves how the network was (definition, persistent, active) on the operation
+    before touching it; a resumed run reads that instead of the half-changed host."""
     conn, name, xml = _conn(op), _name(op), op.params["xml"]
-    net = virt.require(conn, name)
-    persistent, active = virt.is_persistent(net), virt.is_active(net)
-    before = virt.xml_desc(net, inactive=persistent)
-    ops.report(op, f"replacing the definition of {name}", progress=20, xml_before=before)
+    was = op.params.get("was")
+    if was is None:
+        net = virt.require(conn, name)
+        persistent, active = virt.is_persistent(net), virt.is_active(net)
+        was = {"persistent": persistent, "active": active,
+               "xml": virt.xml_desc(net, inactive=persistent)}
+        ops.report(op, f"replacing the definition of {name}", progress=20, xml_before=was["xml"],
+                   params={**op.params, "was": was})
+    persistent, active, before = was["persistent"], was["active"], was["xml"]
     try:
-        _replace(conn, net, xml, persistent, active, op)
+        _replace(conn, name, xml, persistent, active, op)
     except VirtError as exc:
+        if exc.retryable:
+            raise  # the host may answer again: the run is resumed from what was saved
         ops.report(op, f"failed: {exc}; restoring the previous definition")
         _restore(conn, name, before, persistent, active)
         refresh(op, conn, name)
@@ -236,30 +289,29 @@ def redefine_operation(op):
     refresh(op, conn, name)
 
 
-def _replace(conn, net, xml, persistent, active, op):
+def _replace(conn, name, xml, persistent, active, op):
+    """Define, then restart once: a ``stopped`` mark saved after the stop tells a resumed run
+    that the running network it finds was already restarted with the new definition."""
+    net = virt.lookup(conn, name)
     if persistent:
-        net = virt.define(conn, xml)
-    if active:
+        net = virt.define(conn, xml)  # the same definition again is harmless
+    ops.checkpoint(op, "defined")
+    if not active:
+        return
+    if net is not None and virt.is_active(net) and not op.params.get("stopped"):
         ops.report(op, "restarting: attached guests lose connectivity until it is up", progress=50)
         virt.stop(net)
+        ops.report(op, None, params={**op.params, "stopped": True})
+        ops.checkpoint(op, "stopped")
+    net = virt.lookup(conn, name)
+    if net is None or not virt.is_active(net):
         if persistent:
             virt.start(net)
         else:
             virt.create_transient(conn, xml)
 
 
-def _restore(conn, name, before, persistent, active):
-    net = virt.lookup(conn, name)
-    if persistent:
-        net = virt.define(conn, before)
-    if active and (net is None or not virt.is_active(net)):
-        if persistent:
-            virt.start(net)
-        else:
-            virt.create_transient(conn, before)
-
-
-@ops.handler("network.firewall")
+@ops.handler("network.firewall", resumable=True, retry=False)
 def firewall_operation(op):
     net = Network.objects.get(host=op.host, name=_name(op))
     read_firewall(op, net)

@@ -40,10 +40,17 @@ class Operation(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # Who runs it and whether it is still alive (operations.reaper): the running worker stamps
+    # ``heartbeat`` every few seconds; a queued operation's stamp says when it was last
+    # (re-)enqueued or waited for its locks.
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started it")
 
     class Meta:
         ordering = ["-created", "-pk"]
-        indexes = [models.Index(fields=["host", "-created"])]
+        indexes = [models.Index(fields=["host", "-created"]),
+                   models.Index(fields=["status", "heartbeat"])]
 
     def __str__(self):
         return f"{self.action} {self.target} ({self.status})"
@@ -58,8 +65,3 @@ class Operation(models.Model):
     @property
     def is_finished(self):
         return self.status in self.FINISHED
-
-    @property
-    def lock_name(self):
-        """Changes to one object on one host run one at a time (see operations.locks)."""
-        return self.target or self.action

@@ -29,40 +29,67 @@ def database_url():
             f"{db.get('PORT') or 5432}/{db['NAME']}")
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, tmp_path_factory):
-    """A real Celery worker process on a private queue, using the test database."""
+def start_worker(queues, log, concurrency=4, name=None, env=None, wait=True):
+    """A real Celery worker process (thread pool) serving ``queues``, on the test database, in
+    its own process group (so a test can SIGKILL it whole). Returns the Popen once it answers
+    (``wait=False``: at once; then call ``worker_ready``)."""
+    name = name or queues[0]
+    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queues[0], **(env or {})}
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kvmweb", "worker", "-Q", ",".join(queues),
+             "-P", "threads", "-c", str(concurrency), "--loglevel", "INFO", "-n", f"{name}@%h",
+             "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    proc.queue, proc.log, proc.worker_name = queues[0], log, name
+    return worker_ready(proc) if wait else proc
+
+
+def worker_ready(proc, timeout=60):
     from kvmweb.celery import app
 
-    queue = f"kvmweb-test-{os.getpid()}"
-    app.conf.task_default_queue = queue
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kvmweb", "worker", "-Q", queue, "-c", "2",
-             "--loglevel", "INFO", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"celery worker exited: {log.read_text()[-3000:]}")
-        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5)
-        if replies:
-            break
-    else:
-        proc.kill()
-        pytest.fail(f"celery worker did not start: {log.read_text()[-3000:]}")
-    proc.queue = queue
-    yield proc
+            pytest.fail(f"celery worker exited: {Path(proc.log).read_text()[-3000:]}")
+        if app.control.ping(destination=[f"{proc.worker_name}@{os.uname().nodename}"],
+                            timeout=0.5):
+            return proc
+    proc.kill()
+    pytest.fail(f"celery worker did not start: {Path(proc.log).read_text()[-3000:]}")
+
+
+def stop_worker(proc):
     proc.terminate()
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, tmp_path_factory):
+    """Real Celery workers as in production, on private queues and the test database: one for
+    operations (the default queue) and one for health checks and syncs (its .background
+    queue; kvmweb.celery.route_task). Yields the operations worker (``.queue``, ``.background``)."""
+    from kvmweb.celery import app, background_queue
+
+    queue = f"kvmweb-test-{os.getpid()}"
+    app.conf.task_default_queue = queue
+    logs = tmp_path_factory.mktemp("worker")
+    proc = start_worker([queue], logs / "worker.log", wait=False)
+    proc.background = start_worker([background_queue()], logs / "background.log",
+                                   name=f"{queue}-bg", env={"CELERY_QUEUE": queue}, wait=False)
+    worker_ready(proc)
+    worker_ready(proc.background)
+    yield proc
+    stop_worker(proc)
+    stop_worker(proc.background)
     if os.environ.get("KVMWEB_SHOW_WORKER_LOG"):
-        print(log.read_text()[-20000:])
+        print(proc.log.read_text()[-20000:])
+        print(proc.background.log.read_text()[-5000:])
 
 
 def wait_for(predicate, timeout=60, interval=0.2, what="condition"):

@@ -58,6 +58,8 @@ def domain_xml(spec, domain_type, disk_path=None):
     """The definition of a new VM from a validated create spec."""
     mib = int(spec["memory_mib"])
     doc = Domain.new(type=domain_type, name=spec["name"], vcpu=int(spec["vcpus"]))
+    if spec.get("uuid"):
+        doc.uuid = spec["uuid"]  # fixed by the create operation before it defines anything
     doc.memory = mib * 1024
     doc.current_memory = mib * 1024
     doc.os.type = "hvm"

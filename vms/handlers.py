@@ -3,6 +3,7 @@ through kvmweb.virt.domains. Every change records the domain XML before and afte
 refreshes the read model."""
 
 import logging
+import uuid
 
 from django.db import transaction
 
@@ -71,13 +72,14 @@ def refresh(op):
         ops.report(op, f"the change was made, but reading the host back failed: {exc}")
 
 
-@ops.handler("vm.refresh")
+@ops.handler("vm.refresh", resumable=True, plumbing=True, retry=False)
 def refresh_operation(op):
     refresh(op)
 
 
 def _record(op, before, dom, message, progress=80):
-    ops.report(op, message, progress=progress, xml_before=before,
+    # A resumed run keeps the first attempt's "before": the host may be half changed by now.
+    ops.report(op, message, progress=progress, xml_before=op.xml_before or before,
                xml_after=domains.xml(dom, inactive=not domains.is_active(dom)))
 
 
@@ -178,6 +180,8 @@ def _start_new(op, conn, dom, spec, domain_type):
         domains.start(dom)
         return dom
     except VirtError as exc:
+        if exc.retryable:
+            raise  # the host stopped answering: resumed (or cleaned up) by operations
         if not (spec.get("domain_type", "auto") == "auto" and domain_type == "kvm"
                 and "kvm" in str(exc).lower()):
             raise VirtError(f"{spec['name']} is defined but did not start: {exc}",
@@ -191,38 +195,39 @@ def _start_new(op, conn, dom, spec, domain_type):
     return dom
 
 
-@ops.handler("vm.create")
+@ops.handler("vm.create", resumable=True, cleanup=lambda op: _remove_own_vm(op))
 def create(op):
+    """New volume, define, start. Each step looks at the host first, so a run resumed after its
+    worker died carries on where the host is; what it made is marked on the operation before it
+    is made, so a failed run removes exactly that (its own volume and definition) again."""
     spec = op.params["spec"]
     host = op.host
     conn = _conn(host)
-    if domains.lookup_name(conn, spec["name"]) is not None:
+    dom = domains.lookup_name(conn, spec["name"])
+    mine = op.params.get("made_domain") and dom is not None \
+        and domains.uuid_of(dom) == spec.get("uuid")
+    if dom is not None and not mine:
         raise VirtError(f"a VM named '{spec['name']}' already exists on {host}", retryable=False)
+    if not spec.get("uuid"):
+        spec = {**spec, "uuid": str(uuid.uuid4())}
+        ops.report(op, None, params={**op.params, "spec": spec})
     wanted = spec.get("domain_type") or "auto"
     types = (host.capabilities or {}).get("domain_types") or []
     domain_type = wanted if wanted != "auto" else ("kvm" if "kvm" in types else "qemu")
     ops.report(op, f"domain type {domain_type} (host offers {', '.join(types) or 'nothing?'})",
                progress=10)
-    disk_path, created_volume = None, False
-    if spec.get("disk") == "new":
-        size = int(spec["disk_gib"]) * 2 ** 30
-        ops.report(op, f"creating a {spec['disk_gib']} GiB qcow2 volume in pool {spec['pool']}",
-                   progress=20)
-        disk_path = domains.create_volume(conn, spec["pool"], f"{spec['name']}.qcow2", size)
-        created_volume = True
-        ops.report(op, f"created {disk_path}", progress=35)
-    elif spec.get("disk") == "existing":
+    disk_path = _new_volume(op, conn, spec) if spec.get("disk") == "new" else None
+    if spec.get("disk") == "existing":
         disk_path = spec["volume"]
-    text = builder.domain_xml(spec, domain_type, disk_path)
-    try:
-        dom = domains.define(conn, text)
-    except VirtError:
-        if created_volume:
-            domains.delete_volume(conn, disk_path)
-            ops.report(op, f"define failed: deleted the new volume {disk_path} again")
-        raise
-    ops.report(op, f"defined {spec['name']}", progress=50, xml_after=domains.xml(dom, inactive=True))
-    if spec.get("start", True):
+    if dom is None:
+        ops.report(op, None, params={**op.params, "made_domain": True})
+        dom = domains.define(conn, builder.domain_xml(spec, domain_type, disk_path))
+        ops.report(op, f"defined {spec['name']}", progress=50,
+                   xml_after=domains.xml(dom, inactive=True))
+    else:
+        ops.report(op, f"{spec['name']} is already defined (by this operation's first attempt)")
+    ops.checkpoint(op, "defined")
+    if spec.get("start", True) and not domains.is_active(dom):
         ops.report(op, "starting", progress=60)
         dom = _start_new(op, conn, dom, spec, domain_type)
         ops.report(op, f"{spec['name']} is {domains.state(dom)}", progress=80,
@@ -230,6 +235,44 @@ def create(op):
     refresh(op)
     if op.team_id:
         Domain.objects.filter(host=host, name=spec["name"]).update(owner_id=op.team_id)
+
+
+def _new_volume(op, conn, spec):
+    name = f"{spec['name']}.qcow2"
+    path = domains.volume_path(conn, spec["pool"], name)
+    if path is not None:
+        if op.params.get("made_volume"):
+            ops.report(op, f"{path} is already there (made by this operation's first attempt)")
+            return path
+        raise VirtError(f"pool {spec['pool']} already has a volume {name}: delete it, or create "
+                        "the VM with it as its existing disk", VirtError.INVALID, retryable=False)
+    ops.report(op, f"creating a {spec['disk_gib']} GiB qcow2 volume in pool {spec['pool']}",
+               progress=20, params={**op.params, "made_volume": True})
+    path = domains.create_volume(conn, spec["pool"], name, int(spec["disk_gib"]) * 2 ** 30)
+    ops.report(op, f"created {path}", progress=35)
+    ops.checkpoint(op, "volume")
+    return path
+
+
+def _remove_own_vm(op):
+    """Clean-up after a failed create: remove the definition and the new volume, but only what
+    this operation made (the domain with the UUID it gave it; the volume it marked)."""
+    spec, conn, removed = op.params["spec"], _conn(op.host), []
+    if op.params.get("made_domain") and spec.get("uuid"):
+        dom = domains.lookup_name(conn, spec["name"])
+        if dom is not None and domains.uuid_of(dom) == spec["uuid"]:
+            if domains.is_active(dom):
+                domains.destroy(dom)
+            domains.undefine(dom)
+            removed.append(f"the definition of {spec['name']}")
+    if op.params.get("made_volume"):
+        path = domains.volume_path(conn, spec["pool"], f"{spec['name']}.qcow2")
+        if path and domains.delete_volume(conn, path):
+            removed.append(f"the new volume {path}")
+    if not removed:
+        return ""
+    refresh(op)
+    return f"Removed {' and '.join(removed)} again; the host is as it was."
 
 
 from . import nic_handlers  # noqa: E402,F401 - registers the NIC operation handlers

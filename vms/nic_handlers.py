@@ -39,21 +39,32 @@ def _persistent(dom):
     return bool(dom.isPersistent())
 
 
-@ops.handler("nic.add")
+@ops.handler("nic.add", resumable=True, plumbing=True)
 def add(op):
+    """Plug the NIC into the running VM and its config; a resumed run adds only what is not
+    there yet."""
     dom = domains.lookup(_conn(op.host), op.params["uuid"])
     before = domains.xml(dom)
     nic = op.params["nic"]
     active = domains.is_active(dom)
-    flags = (LIVE if active else 0) | (CONFIG if _persistent(dom) else 0)
-    domains.attach(dom, builder.interface_xml(nic), flags)
+    missing = {LIVE: active and _find(dom, nic["mac"], inactive=False) is None,
+               CONFIG: _persistent(dom) and _find(dom, nic["mac"], inactive=True) is None}
+    wanted = {LIVE: active, CONFIG: _persistent(dom)}
+    if missing != wanted and op.attempts <= 1:
+        raise VirtError(f"the VM already has a NIC {nic['mac']}", VirtError.INVALID,
+                        retryable=False)
+    flags = sum(flag for flag, need in missing.items() if need)
+    if flags:
+        domains.attach(dom, builder.interface_xml(nic), flags)
+    else:
+        ops.report(op, f"NIC {nic['mac']} is already there (this operation's first attempt)")
     where = ("plugged into the running VM and added to its config" if active
              else "added to the config (the VM is shut off; the NIC appears at next start)")
     _record(op, before, dom, f"NIC {nic['mac']} on {_describe(nic)}: {where}")
     refresh(op)
 
 
-@ops.handler("nic.remove")
+@ops.handler("nic.remove", plumbing=True)
 def remove(op):
     dom = domains.lookup(_conn(op.host), op.params["uuid"])
     mac = op.params["mac"]
@@ -96,7 +107,29 @@ def _replug(op, dom, old_mac, new_iface, reason):
     ops.report(op, "plugged the changed NIC into the running VM", progress=60)
 
 
+def _replug_resumed(op, dom, mac, changes):
+    """A resumed run whose first attempt may have stopped between unplug and plug: plug the
+    changed NIC unless it is already in the running VM. True when it dealt with the NIC."""
+    new_mac = changes.get("mac") or mac
+    if _find(dom, mac, inactive=False) is not None:
+        return False
+    if new_mac != mac and _find(dom, new_mac, inactive=False) is not None:
+        ops.report(op, f"NIC {new_mac} is already changed in the running VM (first attempt)")
+        return True
+    cfg = _find(dom, mac, inactive=True) or _find(dom, new_mac, inactive=True)
+    if cfg is None:
+        return False
+    builder.apply_nic(cfg, changes, model=False)
+    cfg.target_dev, cfg.alias = None, None
+    domains.attach(dom, cfg.get_xml(), LIVE)
+    ops.report(op, "the first attempt had unplugged the NIC: plugged the changed NIC back in",
+               progress=60)
+    return True
+
+
 def _live_change(op, dom, mac, changes):
+    if op.attempts > 1 and _replug_resumed(op, dom, mac, changes):
+        return
     live = _find(dom, mac, inactive=False)
     if live is None:
         raise VirtError(f"the running VM has no NIC {mac}", retryable=False)
@@ -135,15 +168,23 @@ def move_tap_live(op, host, uuid, mac, bridge):
                              f"bridge='{bridge}' (live); the VM's config keeps its old source")
 
 
-@ops.handler("nic.update")
+@ops.handler("nic.update", resumable=True, plumbing=True)
 def update(op):
+    """Live change first, then the config. Both steps are safe to repeat (the same change
+    applied again), so a run resumed after its worker died simply does them again."""
     dom = domains.lookup(_conn(op.host), op.params["uuid"])
     mac, changes = op.params["mac"], op.params["changes"]
     before = domains.xml(dom)
     active = domains.is_active(dom)
     if active and any(k != "model" for k in changes):
         _live_change(op, dom, mac, changes)
-    if _persistent(dom):
+    ops.checkpoint(op, "live")
+    new_mac = changes.get("mac") or mac
+    if (_persistent(dom) and new_mac != mac and op.attempts > 1
+            and _find(dom, mac, inactive=True) is None
+            and _find(dom, new_mac, inactive=True) is not None):
+        ops.report(op, "the config already has the change (first attempt)", progress=70)
+    elif _persistent(dom):
         cfg = _find(dom, mac, inactive=True)
         if cfg is None:
             raise VirtError(f"the VM's config has no NIC {mac}", retryable=False)

@@ -7,8 +7,9 @@ Run ``python -m kvmweb.lab --help`` for the CLI.
 from ._sys import LabError
 from .guests import build_tiny_linux, pxe_domain_xml, tiny_linux_domain_xml
 from .hosts import (DEFAULT_STATE_DIR, LabHost, create_lab, lab_exec, load_lab, pxe_mac,
-                    teardown_lab)
+                    restart_libvirtd, teardown_lab)
 
 __all__ = ["LabError", "LabHost", "DEFAULT_STATE_DIR", "create_lab", "teardown_lab",
-           "load_lab", "lab_exec", "pxe_mac", "build_tiny_linux", "tiny_linux_domain_xml",
+           "load_lab", "lab_exec", "restart_libvirtd", "pxe_mac", "build_tiny_linux",
+           "tiny_linux_domain_xml",
            "pxe_domain_xml"]

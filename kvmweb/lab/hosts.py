@@ -40,7 +40,7 @@ RUNTIME_DIRS = ("etc-libvirt", "etc-network", "lib-libvirt", "log-libvirt", "run
 _NAME_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
 
 __all__ = ["LabHost", "LabError", "create_lab", "teardown_lab", "lab_exec", "load_lab",
-           "DEFAULT_STATE_DIR"]
+           "restart_libvirtd", "DEFAULT_STATE_DIR"]
 
 
 @dataclass
@@ -429,6 +429,33 @@ def create_lab(count: int, authorized_keys: list[str], prefix: str = "kvmlab",
                 _teardown_host(lab, i)
         _write_lab_json(lab, hosts)
         return hosts
+
+
+def restart_libvirtd(host: LabHost, prefix: str = "kvmlab",
+                     state_dir: str = DEFAULT_STATE_DIR) -> LabHost:
+    """Stop a lab host's libvirtd (SIGTERM, like `systemctl restart`) and start it again in the
+    host's namespaces; guests and dnsmasq keep running, as on a real host. Updates ``host``
+    and lab.json with the new pid and returns ``host``."""
+    run_dir = Path(host.state_dir) / "run"
+    pidfile = run_dir / "libvirtd.pid"
+    stop_pidfile(pidfile, "libvirtd", host.netns, timeout=30)
+    # sshd holds the host's network and mount namespaces while libvirtd is down.
+    run(["nsenter", "-t", str(host.sshd_pid), "-n", "-m", "--", "/usr/sbin/libvirtd", "-d",
+         "-p", str(pidfile)], timeout=120)
+    deadline = time.monotonic() + 60
+    while not pid_alive(read_pid(pidfile), "libvirtd", host.netns):
+        if time.monotonic() > deadline:
+            raise LabError(f"{host.name}: libvirtd did not come back")
+        time.sleep(0.1)
+    host.libvirtd_pid = read_pid(pidfile)
+    _virsh(host.libvirtd_pid, "version", timeout=120)  # answers: the socket is up
+    lab = _Lab(prefix, json.loads((Path(state_dir) / prefix / "lab.json").read_text())["subnet"],
+               state_dir)
+    with _Lock(lab.base):
+        hosts = [h if h.index != host.index else host for h in load_lab(prefix, state_dir,
+                                                                         check=False)]
+        _write_lab_json(lab, hosts)
+    return host
 
 
 def _existing_indexes(lab: _Lab) -> list[int]:

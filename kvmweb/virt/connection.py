@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import libvirt
 
-from .errors import classify
+from .errors import VirtError, classify
 from .ssh import SSHSetup
 
 _lock = threading.Lock()
@@ -74,16 +74,53 @@ def open_connection(target, keepalive=(5, 3)):
     ensure_event_loop()
     if not target.is_local:
         ssh_setup().pin(target)
-    try:
-        conn = libvirt.open(connect_uri(target))
-    except libvirt.libvirtError as exc:
-        raise classify(str(exc)) from exc
+    conn = _open_within(connect_uri(target), _setup.connect_timeout + OPEN_GRACE
+                        if _setup else OPEN_GRACE)
     if keepalive:
         try:
             conn.setKeepAlive(*keepalive)
         except libvirt.libvirtError:
             pass  # local connections have no keepalive
     return conn
+
+
+# Opening waits for libvirtd's greeting, and libvirt has no timeout for that: a host whose
+# libvirtd is stopped or wedged (its socket still accepts) would hold the caller forever.
+# Keepalives only start after the open. So the open runs in a helper thread and the caller gives
+# up after the SSH connect timeout plus this grace (first calls to a cold libvirtd are slow).
+OPEN_GRACE = 20
+
+
+def _open_within(uri, seconds):
+    box, guard = {}, threading.Lock()
+
+    def opener():
+        try:
+            conn = libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            box["error"] = exc
+            return
+        with guard:
+            box["conn"] = conn
+            abandoned = box.get("abandoned")
+        if abandoned:
+            try:
+                box["conn"].close()  # the caller gave up on it long ago
+            except libvirt.libvirtError:
+                pass
+
+    thread = threading.Thread(target=opener, name="libvirt-open", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    with guard:
+        if "conn" not in box and "error" not in box:
+            box["abandoned"] = True
+    if box.get("abandoned"):
+        raise VirtError(f"libvirtd did not answer within {seconds} s (stopped, wedged, or "
+                        "overloaded)", VirtError.TIMEOUT)
+    if "error" in box:
+        raise classify(str(box["error"])) from box["error"]
+    return box["conn"]
 
 
 def get_connection(target):

@@ -10,7 +10,6 @@ import time
 import libvirt
 
 from .connection import call
-from .errors import VirtError
 from .inventory import DOMAIN_STATES
 from .xml import Pool, Volume
 
@@ -31,7 +30,7 @@ def lookup_name(conn, name):
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return None
-        raise VirtError(str(exc)) from exc
+        return call(conn.lookupByName, name)  # re-raise as a classified VirtError
 
 
 def state(dom):
@@ -173,6 +172,21 @@ def create_volume(conn, pool_name, name, capacity_bytes, fmt="qcow2"):
                      allocation=0, format=fmt)
     vol = call(pool.createXML, doc.to_xml(), 0)
     return call(vol.path)
+
+
+def volume_path(conn, pool_name, name):
+    """The path of volume ``name`` in the pool, or None when it has none by that name."""
+    pool = call(conn.storagePoolLookupByName, pool_name)
+    try:
+        return pool.storageVolLookupByName(name).path()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+            return None
+        return call(lambda: pool.storageVolLookupByName(name).path())
+
+
+def uuid_of(dom):
+    return call(dom.UUIDString)
 
 
 def delete_volume(conn, path):

@@ -48,6 +48,13 @@ _CAUSES = [
     ("libvirt-sock", VirtError.LIBVIRT_DOWN, "libvirtd is not running on the host"),
     ("virt-ssh-helper", VirtError.LIBVIRT_DOWN, "libvirtd is not running on the host"),
     ("End of file while reading data", VirtError.REMOTE, "the SSH connection to the host closed"),
+    # A connection that died under a running call (libvirtd restarted, the path cut): a new
+    # connection may well work, so these are worth a retry.
+    ("keepalive timeout", VirtError.TIMEOUT, "the host stopped answering (keepalive timeout)"),
+    ("client socket is closed", VirtError.REMOTE, "the connection to libvirtd closed"),
+    ("Cannot recv data", VirtError.REMOTE, "the connection to libvirtd broke"),
+    ("Cannot write data", VirtError.REMOTE, "the connection to libvirtd broke"),
+    ("Connection reset by peer", VirtError.REMOTE, "the connection to libvirtd broke"),
 ]
 
 

@@ -106,6 +106,20 @@ def rollback_result(token, run_dir):
     return None
 
 
+def rollback_status(token, run_dir):
+    """Where an armed change stands, for a run resumed after its worker died: "none" (never
+    armed), "armed" (the watchdog waits for its deadline), "disarmed" (proven), "restoring",
+    or "restored" (with the watchdog's ``result``)."""
+    paths = _paths(run_dir, token)
+    result = rollback_result(token, run_dir)
+    if result is not None:
+        return {"state": "restored", "result": result}
+    for state in ("disarmed", "restoring", "state"):
+        if os.path.exists(paths[state]):
+            return {"state": "armed" if state == "state" else state}
+    return {"state": "none"}
+
+
 def rollback_differences(state):
     return rollback.differences(state)
 

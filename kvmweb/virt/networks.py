@@ -79,6 +79,14 @@ def is_active(net):
     return bool(call(net.isActive))
 
 
+def is_autostart(net):
+    return bool(call(net.autostart))
+
+
+def uuid_of(net):
+    return call(net.UUIDString)
+
+
 def is_persistent(net):
     return bool(call(net.isPersistent))
 
