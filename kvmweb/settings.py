@@ -150,7 +150,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "kvmweb")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# The database, not the broker, says which operations still have to run (operations.reaper
+# re-enqueues a queued one whose message was lost, resumes or fails a running one whose worker
+# died). So Redis only rings the bell: no ack emulation. With it, a worker holding unacked
+# messages when Redis restarts crashed ("Unrecoverable error" restoring them to a dead Redis),
+# and a killed worker's message came back an hour later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
 CELERY_BEAT_SCHEDULE = {
     "reap-operations": {
         "task": "operations.tasks.reap_operations",

@@ -53,9 +53,12 @@ def worker_ready(proc, timeout=60):
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"celery worker exited: {Path(proc.log).read_text()[-3000:]}")
-        if app.control.ping(destination=[f"{proc.worker_name}@{os.uname().nodename}"],
-                            timeout=0.5):
-            return proc
+        try:
+            if app.control.ping(destination=[f"{proc.worker_name}@{os.uname().nodename}"],
+                                timeout=0.5):
+                return proc
+        except redis.exceptions.ConnectionError:
+            app.pool.force_close_all()  # a stale connection (Redis was restarted): reconnect
     proc.kill()
     pytest.fail(f"celery worker did not start: {Path(proc.log).read_text()[-3000:]}")
 
