@@ -81,8 +81,9 @@ def _execute(op):
     except VirtError as exc:
         if (spec.retry and exc.code in INTERRUPTED
                 and op.attempts < settings.KVMWEB_RESUME_ATTEMPTS):
-            virt_connection.drop(op.host.target())  # resume on a fresh connection
-            remote.forget(op.host.target())
+            if op.host is not None:  # resume on a fresh connection
+                virt_connection.drop(op.host.target())
+                remote.forget(op.host.target())
             delay = 2 ** op.attempts
             report(op, f"interrupted: {exc}; resuming in {delay} s",
                    status=Operation.Status.QUEUED, heartbeat=timezone.now())
