@@ -329,7 +329,6 @@ def restart_redis():
     assert proc.poll() is None
     wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True
                                     ).returncode == 0, 10, what="Redis to start")
-    app.pool.force_close_all()  # this test process's own broker connections died with it
 
 
 def test_redis_libvirtd_and_sshd_faults_at_a_chosen_step(rig, admin_api, admin_user, lab_hosts):
