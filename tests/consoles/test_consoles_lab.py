@@ -5,8 +5,10 @@ the host's loopback) with a shell on its serial console (kernel parameter ``kvmw
 Checked with what nobody here wrote: virsh, ss on the host, the guest's own output.
 """
 
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +104,10 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     wait_text(frame, r"^missed-42$", 20)
     text = terminal_text(frame)
     assert len(re.findall(r"^kvm42$", text, re.M)) == 1  # only what was missed was replayed
+    if os.environ.get("KVMWEB_SCREENSHOTS"):
+        page.set_viewport_size({"width": 1200, "height": 800})
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "console-serial.png"))
     context.close()
 
     sessions = wait_for(lambda: list(ConsoleSession.objects.filter(vm=vm, ended__isnull=False)
@@ -138,6 +144,8 @@ def test_graphical_console_shows_the_screen_and_sends_ctrl_alt_del(
     }""", timeout=30_000).json_value()
     assert colours > 1
 
+    if os.environ.get("KVMWEB_SCREENSHOTS"):
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "console-vnc.png"))
     page.click("#console-cad")
     wait_text(serial, r"KVMWEB-CTRLALTDEL", 30)  # printed after the prompt
     assert page.evaluate("() => window.kvmwebConsole.rfb.scaleViewport") is True
