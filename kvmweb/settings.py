@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "hostnet",
     "topology",
     "consoles",
+    "reachability",
 ]
 
 MIDDLEWARE = [

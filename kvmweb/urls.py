@@ -11,6 +11,7 @@ from hosts.api.views import HostViewSet
 from teams.forms import ThrottledAuthenticationForm
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
+from reachability.api.views import ReachabilityView
 from vms.api.views import VMViewSet
 
 router = DefaultRouter()
@@ -34,7 +35,9 @@ urlpatterns = [
     path("hostnet/", include("hostnet.urls")),
     path("teams/", include("teams.urls")),
     path("consoles/", include("consoles.urls")),
+    path("reachability/", include("reachability.urls")),
     path("api/consoles/tickets/", ConsoleTicketView.as_view(), name="console-ticket"),
+    path("api/reachability/", ReachabilityView.as_view(), name="reachability-api"),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

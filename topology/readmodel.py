@@ -13,6 +13,7 @@ class HostRec:
     pk: int
     name: str
     status: str = "online"
+    ip_forward: bool | None = None  # net.ipv4.ip_forward when a sync recorded it; None: unknown
 
 
 @dataclass
@@ -46,6 +47,7 @@ class NetRec:
     forward_devs: list = field(default_factory=list)  # forward dev= and <interface dev=>, <pf dev=>
     subnets: list = field(default_factory=list)
     pk: int | None = None
+    firewall: list = field(default_factory=list)  # stored nft rules naming it (networks.Network)
 
 
 @dataclass
@@ -125,14 +127,16 @@ def load(host_ids):
 
     host_ids = list(host_ids)
     model = ReadModel()
-    model.hosts = [HostRec(pk=h.pk, name=h.name, status=h.status)
+    model.hosts = [HostRec(pk=h.pk, name=h.name, status=h.status,
+                           ip_forward=(h.capabilities or {}).get("ip_forward"))
                    for h in Host.objects.filter(pk__in=host_ids).order_by("name", "pk")]
     model.ifaces = _ifaces(HostInterface, host_ids)
     for net in Network.objects.filter(host_id__in=host_ids).order_by():
         mode, devs = forward_of(net.xml)
         model.networks.append(NetRec(
             host=net.host_id, pk=net.pk, name=net.name, kind=net.kind, bridge=net.bridge,
-            active=net.active, forward_mode=mode, forward_devs=devs, subnets=net.subnets or []))
+            active=net.active, forward_mode=mode, forward_devs=devs, subnets=net.subnets or [],
+            firewall=net.firewall or []))
     uuids = {}
     for dom in Domain.objects.filter(host_id__in=host_ids).only(
             "pk", "host_id", "uuid", "name", "state").order_by():

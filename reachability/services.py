@@ -1,0 +1,124 @@
+"""Asking a reachability question for a user: their view of the read model, the ends named
+the ways people name them, links for the fixes, and the graph ids to highlight. Reads the
+database only (the analysis itself is pure: reachability.analysis)."""
+
+from django.urls import NoReverseMatch, reverse
+
+from topology import graph
+from topology.readmodel import ReadModel, load
+
+from . import choices as C
+from .access import question_scope
+from .analysis import analyse, end_for
+from .places import Index, nic_end
+
+
+class NotFound(Exception):
+    """An end that does not exist, or that the user may not see (the same answer for both)."""
+
+
+def user_model(user):
+    """The read model of what ``user`` may see: hidden networks and VMs (and their NICs) are
+    left out, so answers never name them."""
+    hosts, hidden = question_scope(user)
+    model = load(hosts)
+    if not hidden:
+        return model
+    nets, vms = hidden
+    gone_vms = {(v.host, v.uuid) for v in model.vms if v.pk in vms}
+    return ReadModel(
+        hosts=model.hosts, ifaces=model.ifaces, segments=model.segments,
+        networks=[n for n in model.networks if n.pk not in nets],
+        vms=[v for v in model.vms if (v.host, v.uuid) not in gone_vms],
+        nics=[n for n in model.nics if (n.host, n.vm_uuid) not in gone_vms])
+
+
+def resolve(ix, text="", vm_pk=None):
+    """An end from what a person typed: a graph id (nic:…, vm:…, host:…), an IPv4 address, a VM
+    name (``name@host`` when several hosts have one), a host name; or a VM by database pk."""
+    if vm_pk not in (None, ""):
+        vm = next((v for v in ix.model.vms if str(v.pk) == str(vm_pk)), None)
+        nics = sorted(ix.nics_of_vm.get((vm.host, vm.uuid), []), key=lambda n: n.mac) if vm else []
+        if vm is None:
+            raise NotFound("no such VM")
+        if not nics:
+            raise NotFound(f"VM {vm.name} has no NIC")
+        return nic_end(ix, vm.host, vm.uuid, nics[0].mac)
+    text = (text or "").strip()
+    if not text:
+        raise NotFound("say what to reach: a VM, a host or an IPv4 address")
+    end = end_for(ix, text)
+    if end is not None:
+        return end
+    name, _, host_name = text.partition("@")
+    hosts = {h.pk: h.name for h in ix.model.hosts}
+    vms = [v for v in ix.model.vms if v.name == name
+           and (not host_name or hosts.get(v.host) == host_name)]
+    if len(vms) > 1:
+        raise NotFound(f"several VMs are called {name}: say which, e.g. {name}@{hosts[vms[0].host]}")
+    if vms:
+        nics = sorted(ix.nics_of_vm.get((vms[0].host, vms[0].uuid), []), key=lambda n: n.mac)
+        if not nics:
+            raise NotFound(f"VM {name} has no NIC")
+        return nic_end(ix, vms[0].host, vms[0].uuid, nics[0].mac)
+    host = next((pk for pk, n in hosts.items() if n == text), None)
+    if host is not None:
+        return end_for(ix, f"host:{host}")
+    raise NotFound(f"nothing called {text!r} that you may see: give a VM, a host or an IPv4 "
+                   "address on one of the hosts' LANs")
+
+
+_FIX_PAGES = {
+    C.FIX_START_NETWORK: ("networks:detail", "network"),
+    C.FIX_NIC_LINK_UP: ("vms:nic_edit", "vm", "mac"),
+    C.FIX_START_VM: ("vms:detail", "vm"),
+    C.FIX_BRIDGE_OVER_UPLINK: ("hostnet:host", "host"),
+    C.FIX_SECOND_NIC: ("vms:detail", "vm"),
+    C.FIX_ROUTED_NETWORK: ("networks:add",),
+    C.FIX_ADD_ROUTE: ("networks:detail", "network"),
+    C.FIX_LINK_UP: ("hostnet:host", "host"),
+    C.FIX_FIREWALL: ("networks:detail", "network"),
+    C.FIX_IP_FORWARD: ("hosts:detail", "host"),
+    C.FIX_RENUMBER: ("networks:edit", "network"),
+    C.FIX_MTU: ("hostnet:host", "host"),
+    C.FIX_MACVTAP_BRIDGE: ("vms:detail", "vm"),
+    C.FIX_SYNC: ("hosts:detail", "host"),
+}
+
+
+def _href(fix):
+    name, *keys = _FIX_PAGES.get(fix["kind"], ("",))
+    args = [fix["target"].get(k) for k in keys]
+    if not name or any(a is None for a in args):
+        return ""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def elements(model, hops):
+    """Graph ids (nodes and the edges between them) along the hops, for the topology page to
+    highlight: each pair of consecutive hops joined by graph.path."""
+    g = graph.build(model)
+    out = []
+    for x, y in zip(hops, hops[1:]):
+        for element in graph.path(g, x, y) or [x, y]:
+            if element not in out and (element in g.nodes or element in g.edges):
+                out.append(element)
+    return out
+
+
+def ask(user, source="", destination="", source_vm=None, destination_vm=None):
+    """The answer (reachability.analysis.analyse) to the user's question, with fix links and
+    the graph elements of the path. Raises NotFound for an end the user may not see."""
+    model = user_model(user)
+    ix = Index(model)
+    a = resolve(ix, source, source_vm)
+    b = resolve(ix, destination, destination_vm)
+    answer = analyse(ix, a, b)
+    for cause in answer["causes"] + answer["warnings"]:
+        for fix in cause["fixes"]:
+            fix["href"] = _href(fix)
+    answer["elements"] = elements(model, answer["hops"])
+    return answer
