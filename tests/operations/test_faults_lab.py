@@ -15,12 +15,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 
 from hosts.models import Host
 from hosts.tasks import check_all_hosts, request_background_sync
@@ -310,6 +313,27 @@ def test_a_killed_worker_loses_no_operation(rig, admin_api, admin_user, lab_host
         record(fault, op, "failed_cleanly", took, problems)
     finally:
         reset_lab_host(lab, plen)
+    # A vm.create whose worker died for the last time it may: the next run gives up and
+    # removes the volume it had made. (The row is set up as a run interrupted 4 times; the
+    # reaper, the worker and the clean-up are the real ones.)
+    lab_run(lab, "virsh", "vol-create-as", "images", "tf-gone.qcow2", "1M", "--format", "qcow2")
+    spec = {"name": "tf-gone", "memory_mib": 64, "vcpus": 1, "disk": "new", "pool": "images",
+            "disk_gib": 1, "boot": "hd", "start": False, "nics": [], "uuid": str(uuid.uuid4())}
+    stale = timezone.now() - timedelta(seconds=60)
+    op = Operation.objects.create(
+        host=host, action="vm.create", target="domain:tf-gone", status="running", attempts=4,
+        worker="gone:1:gone", heartbeat=stale, started=stale,
+        params={"name": "tf-gone", "spec": spec, "made_volume": True},
+        log="07:00:00 creating a 1 GiB qcow2 volume in pool images\n")
+    op, took = ended(op.pk, time.monotonic())
+    problems = [] if op.status == "failed" else [f"status {op.status}"]
+    if "gave up after 4 interrupted attempts" not in op.error \
+            or "Removed the new volume" not in op.error:
+        problems.append(f"error: {op.error}")
+    if "tf-gone.qcow2" in lab_run(lab, "virsh", "-q", "vol-list", "images"):
+        problems.append("the volume it made is still there")
+    record("worker gone, out of attempts", op, "failed_cleanly", took, problems)
+
     for name in ("tf-kill", "tf-redef"):
         forget_network(lab, name)
     assert not Operation.objects.filter(status__in=["queued", "running"]).exists()
@@ -336,23 +360,42 @@ def test_redis_libvirtd_and_sshd_faults_at_a_chosen_step(rig, admin_api, admin_u
     queued behind it), libvirtd restarted, sshd cut off until the operation notices."""
     from kvmweb.lab import restart_libvirtd
 
+    from kvmweb.lab import pxe_domain_xml
+    from vms.models import Domain
+    from vms.services import request_nic_add
+
     lab = lab_hosts[0]
-    names = ("tf-redis", "tf-redis2", "tf-libvirtd", "tf-ssh")
+    names = ("tf-redis", "tf-libvirtd", "tf-ssh")
     for name in names:
         forget_network(lab, name)
+    lab_run(lab, "virsh", "undefine", "tf-off", check=False)
+    off_xml = Path(lab.state_dir) / "run" / "tf-off.xml"
+    off_xml.write_text(pxe_domain_xml("tf-off", "default", "52:54:00:7f:00:01"))
+    lab_run(lab, "virsh", "define", off_xml)  # a shut-off VM: NICs go to its config only
     host, sync = add_lab_host(admin_api, lab, "faults2")
     assert sync.status == "succeeded", sync.error
 
     if os.environ.get("KVMWEB_TEST_REDIS_RESTARTABLE"):  # ./test owns this Redis
         fault = "Redis restarted"
         first = rig.paused(create_network(admin_user, host, "tf-redis", 233), "defined")
-        second = create_network(admin_user, host, "tf-redis2", 234)  # waits for the host lock
+        # Another app's change to the same host's plumbing waits for the host's lock.
+        vm = Domain.objects.get(host=host, name="tf-off")
+        second = request_nic_add(admin_user, vm, {"type": "network", "source": "default"})
+        time.sleep(1.5)
+        assert Operation.objects.get(pk=second.pk).status == "queued"
         since = time.monotonic()
         restart_redis()
         rig.release(first, "defined")
-        for op, name in ((first, "tf-redis"), (second, "tf-redis2")):
-            op, took = ended(op.pk, since)
-            record(fault, op, "finished", took, check_network_made(lab, op, name))
+        first, took = ended(first.pk, since)
+        record(fault, first, "finished", took, check_network_made(lab, first, "tf-redis"))
+        second, took = ended(second.pk, since)
+        problems = [] if second.status == "succeeded" else [f"{second.status}: {second.error}"]
+        if second.started < first.finished:
+            problems.append("the NIC change ran while the network change held the host")
+        mac = second.params["nic"]["mac"]
+        if mac not in lab_run(lab, "virsh", "domiflist", "tf-off", "--inactive"):
+            problems.append(f"tf-off has no NIC {mac}")
+        record(fault, second, "finished", took, problems)
 
     fault = "libvirtd restarted"
     op = rig.paused(create_network(admin_user, host, "tf-libvirtd", 235), "defined")
@@ -378,6 +421,7 @@ def test_redis_libvirtd_and_sshd_faults_at_a_chosen_step(rig, admin_api, admin_u
     record(fault, op, "finished", took, check_network_made(lab, op, "tf-ssh", runs=3))
     for name in names:
         forget_network(lab, name)
+    lab_run(lab, "virsh", "undefine", "tf-off", check=False)
     assert not Operation.objects.filter(status__in=["queued", "running"]).exists()
 
 
