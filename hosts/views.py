@@ -14,7 +14,8 @@ from networks.models import Lease
 from . import services
 from operations.access import visible_operations
 
-from .access import can_manage_hosts, require_manage_hosts, require_sync_host, visible_hosts
+from .access import (can_manage_hosts, can_sync_host, require_manage_hosts, require_sync_host,
+                     visible_hosts)
 from .api.views import annotated
 from .forms import HostForm, PinKeyForm
 
@@ -67,6 +68,7 @@ def host_detail(request, pk):
         "operations": visible_operations(request.user).filter(host=host).select_related("user")[:20],
         "current_operations": current_operations(host, request.user),
         "can_manage": can_manage_hosts(request.user),
+        "can_sync": can_sync_host(request.user, host),
         "pin_form": PinKeyForm(initial={"fingerprint": host.offered_fingerprint}),
     })
 

@@ -31,7 +31,7 @@ def _with_nic_counts(qs):
 
 def network_list(request, host_pk=None):
     host = get_object_or_404(visible_hosts(request.user), pk=host_pk) if host_pk else None
-    networks = _with_nic_counts(visible_networks(request.user).select_related("host"))
+    networks = _with_nic_counts(visible_networks(request.user).select_related("host", "owner"))
     ops = visible_operations(request.user).filter(action__startswith="network.")
     if host:
         networks, ops = networks.filter(host=host), ops.filter(host=host)

@@ -19,7 +19,7 @@ from .validation import normalize_mac
 
 
 def vm_list(request):
-    vms = visible_vms(request.user).select_related("host").prefetch_related("nics")
+    vms = visible_vms(request.user).select_related("host", "owner").prefetch_related("nics")
     host = None
     if request.GET.get("host"):
         host = get_object_or_404(visible_hosts(request.user), pk=request.GET["host"])
@@ -42,9 +42,12 @@ def _vm(request, pk):
     return vm
 
 
-def _sources(host):
+def _sources(host, user):
+    """What the NIC source field offers: the networks the user sees, bridges, devices."""
+    from networks.access import visible_networks
+
     return {
-        "networks": list(host.networks.values_list("name", "active")),
+        "networks": list(visible_networks(user).filter(host=host).values_list("name", "active")),
         "bridges": list(HostInterface.objects.filter(host=host, kind="bridge").values_list("name", flat=True)),
         "devices": list(HostInterface.objects.filter(host=host).exclude(
             kind__in=("loopback", "tun/tap", "macvtap", "bridge")).values_list("name", flat=True)),
@@ -62,7 +65,7 @@ def vm_detail(request, pk, nic_form=None):
         "may_operate": can_operate_vm(request.user, vm),
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
         "nic_form": nic_form or NICForm(),
-        "sources": _sources(vm.host),
+        "sources": _sources(vm.host, request.user),
         "operations": visible_operations(request.user).filter(
             host=vm.host, target=f"domain:{vm.uuid}").select_related("user")[:15],
     })
@@ -138,7 +141,7 @@ def nic_edit(request, pk, mac):
             except services.Invalid as exc:
                 add_errors(form, exc.errors)
     return render(request, "vms/nic_edit.html", {"vm": vm, "nic": nic, "form": form,
-                                                 "sources": _sources(vm.host)})
+                                                 "sources": _sources(vm.host, request.user)})
 
 
 @require_POST
@@ -176,6 +179,6 @@ def vm_create(request):
                 add_errors(sub, errors)
     return render(request, "vms/create.html", {
         "hosts": hosts, "host": host, "form": form, "formset": formset,
-        "sources": _sources(host), "pools": host.pools.all(),
+        "sources": _sources(host, request.user), "pools": host.pools.all(),
         "volumes": Volume.objects.filter(pool__host=host),
     })
