@@ -262,5 +262,16 @@ def request_sync(user, host):
 
 
 
+@transaction.atomic
+def remove_host(user, host):
+    """Forget a host (nothing changes on it). Its operations stay, with its name, as the audit
+    log; the removal itself is an audit entry."""
+    from teams.services import record
+
+    record(user, "host.remove", target=f"host:{host.name}", host_name=host.name,
+           before={"uri": host.uri, "fingerprint": host.host_key_fingerprint})
+    host.delete()
+
+
 def start_scan(user, host):
     return ops.start(user, host, "host.scan_key", target="ssh-key")

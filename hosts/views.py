@@ -120,6 +120,6 @@ def host_delete(request, pk):
     _require_manager(request)
     host = get_object_or_404(visible_hosts(request.user), pk=pk)
     name = host.name
-    host.delete()
+    services.remove_host(request.user, host)
     messages.success(request, f"Removed {name} from kvmweb. Nothing was changed on the host.")
     return redirect("hosts:list")

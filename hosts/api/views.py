@@ -54,6 +54,9 @@ class HostViewSet(viewsets.ModelViewSet):
         data["operation"] = OperationSerializer(op, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
+    def perform_destroy(self, instance):
+        services.remove_host(self.request.user, instance)
+
     def perform_update(self, serializer):
         old_uri = serializer.instance.uri
         host = serializer.save()

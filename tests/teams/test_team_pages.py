@@ -123,3 +123,5 @@ def test_the_audit_log_searches_shows_the_xml_diff_and_outlives_the_host(world):
     assert Operation.objects.filter(host__isnull=True, host_name="kvm1").count() == 2
     page = staff.get("/teams/audit/?host=kvm1&team=red").content.decode()
     assert "network:rednet" in page and "network:bluenet" not in page
+    page = staff.get("/teams/audit/?host=kvm1&user=staff").content.decode()
+    assert 'data-audit-action="host.remove"' in page and "host:kvm1" in page
