@@ -23,6 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow,
 NAME = "con1"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _remove_the_guest_afterwards(lab_hosts):
+    yield
+    forget_domain(lab_hosts[0], NAME)  # spare the shared CPUs for the modules after this one
+
+
 def the_guest(admin_api, lab_host, tiny_linux):
     """The host (added and synced) and the guest, created once per lab and left running."""
     host, _ = add_lab_host(admin_api, lab_host)
