@@ -11,18 +11,23 @@ MACVTAP_BRIDGE = "macvtap-bridge"
 MACVTAP_PASSTHROUGH = "macvtap-passthrough"
 HOSTDEV = "hostdev"
 
-KIND_CHOICES = [
-    (NAT, "NAT (guests reach out through the host's address)"),
-    (ROUTE, "Routed (guests' subnet routed, no NAT)"),
-    (OPEN, "Open (routed, libvirt adds no firewall rules)"),
-    (ISOLATED, "Isolated (guests and host only)"),
-    (BRIDGE, "Bridge to an existing host bridge"),
-    (MACVTAP_BRIDGE, "macvtap, bridge mode (guests see each other)"),
-    (MACVTAP_VEPA, "macvtap, VEPA mode (through the external switch)"),
-    (MACVTAP_PRIVATE, "macvtap, private mode (guests isolated)"),
-    (MACVTAP_PASSTHROUGH, "macvtap, passthrough (one guest per device)"),
-    (HOSTDEV, "Hostdev: SR-IOV VF pool from a PF"),
+KIND_CHOICES = [  # each says in one line who can reach whom
+    (NAT, "NAT: guests reach out through the host's address; nothing outside can start a "
+          "connection in"),
+    (ROUTE, "Routed: guests and the LAN reach each other, once the LAN router has a route "
+            "to the subnet via this host"),
+    (OPEN, "Open: routed, and libvirt adds no firewall rules (your own rules decide)"),
+    (ISOLATED, "Isolated: guests reach each other and the host, nothing beyond"),
+    (BRIDGE, "Bridge to an existing host bridge: guests are on the LAN like any machine"),
+    (MACVTAP_BRIDGE, "macvtap, bridge mode: guests reach the LAN and each other, not this host"),
+    (MACVTAP_VEPA, "macvtap, VEPA mode: through the external switch; not this host, each "
+                   "other only if the switch hairpins"),
+    (MACVTAP_PRIVATE, "macvtap, private mode: guests reach the LAN only (not each other, "
+                      "not this host)"),
+    (MACVTAP_PASSTHROUGH, "macvtap, passthrough: one guest owns the device; not this host"),
+    (HOSTDEV, "Hostdev: SR-IOV VF pool from a PF; guests on the LAN, not this host through it"),
 ]
+
 KINDS = [k for k, _ in KIND_CHOICES]
 
 # libvirt creates and owns a bridge with an IP for these; they have subnets, DHCP, DNS.

@@ -13,7 +13,7 @@ def load(host, exclude_network=None):
         nets = nets.exclude(pk=exclude_network.pk)
     networks = [{"name": n.name, "bridge": n.bridge, "subnets": n.subnets} for n in nets]
     interfaces = {
-        i.name: {"kind": i.kind, "addresses": i.addresses,
+        i.name: {"kind": i.kind, "addresses": i.addresses, "master": i.master,
                  "routes": (i.stats or {}).get("routes", [])}
         for i in HostInterface.objects.filter(host=host)
     }

@@ -293,6 +293,15 @@ def check_bridge(p, spec, facts):
                         f"already uses bridge {bridge}")
 
 
+def bridge_port_refusal(host_name, dev, master):
+    """Why macvtap cannot go on ``dev`` when it is already a port of bridge ``master``, and
+    what to use instead (the kernel answers "Device or resource busy" and the VM stays off)."""
+    return (f"{dev} is a port of bridge {master} on {host_name}: macvtap on it fails with "
+            f"'Device or resource busy' and the VM stays shut off. Use the bridge instead (a "
+            f"bridge NIC or network on {master}: guests get LAN addresses and, unlike macvtap, "
+            f"can talk to {host_name}), or put the macvtap on {master}.")
+
+
 def check_device(p, name, dev, facts, what):
     if dev and dev not in facts.interfaces:
         known = ", ".join(sorted(n for n, i in facts.interfaces.items()
@@ -314,6 +323,9 @@ def check_forwarding(p, spec, facts):
             p.add("devices", "choose at least one host device for the macvtap pool")
         for dev in spec.get("devices") or []:
             check_device(p, "devices", dev, facts, "device")
+            master = facts.interfaces.get(dev, {}).get("master")
+            if master and facts.interfaces.get(master, {}).get("kind") in choices.BRIDGE_IFACE_KINDS:
+                p.add("devices", bridge_port_refusal(facts.host_name, dev, master))
     elif spec.get("devices"):
         p.add("devices", "a device pool is only for macvtap networks")
     if kind == choices.HOSTDEV and not pooled:

@@ -11,6 +11,7 @@ from hosts.models import HostInterface
 from kvmweb.virt.xml import Network as NetworkXML
 from kvmweb.virt.xml import XMLError
 from networks.models import Network
+from networks.validation import bridge_port_refusal
 
 from .choices import LINK_STATES, MACVTAP_MODES, NIC_MODELS, NIC_TYPES
 from .models import Domain, DomainInterface, StoragePool, Volume
@@ -83,9 +84,36 @@ def source_errors(host, nic):
                 kind__in=("loopback", "tun/tap", "macvtap")).values_list("name", flat=True))
             errors["source"] = [f"host {host} has no device '{source}' to put a macvtap on "
                                 f"(devices: {devs or 'none'})"]
+        elif iface.master and HostInterface.objects.filter(
+                host=host, name=iface.master, kind__in=("bridge", "ovs", "openvswitch")).exists():
+            errors["source"] = [bridge_port_refusal(host.name, source, iface.master)]
         if (nic.get("mode") or "bridge") not in MACVTAP_MODES:
             errors["mode"] = [f"macvtap mode must be one of {', '.join(MACVTAP_MODES)}"]
     return errors
+
+
+def nic_warnings(host, nic, old=None, running=False):
+    """What will work, but in a way that surprises people (shown, never refused): the
+    macvtap host <-> guest blind spot, NAT isolation, and a running NIC moved elsewhere that
+    keeps its old address until the guest renews its DHCP lease."""
+    kind, source = nic.get("type") or "network", (nic.get("source") or "").strip()
+    warnings = []
+    if kind == "direct":
+        warnings.append(f"macvtap on {source}: the VM reaches the LAN and other hosts, but not "
+                        f"{host.name} itself (the lower device never hands the guest's frames "
+                        "to its own host). For host <-> guest, add a second NIC on an isolated "
+                        "network, or use a bridge over the uplink.")
+    elif kind == "network":
+        net = Network.objects.filter(host=host, name=source).only("kind").first()
+        if net is not None and net.kind == "nat":
+            warnings.append(f"{source} is a NAT network: the VM reaches out through "
+                            f"{host.name}'s address, but the LAN, other hosts and VMs behind "
+                            "other NAT networks cannot start connections to it.")
+    if old is not None and running and (old.type, old.source) != (kind, source):
+        warnings.append(f"The guest keeps its old address until it renews its DHCP lease on "
+                        f"{source}: bounce the NIC's link (set link down, apply, then up) to make "
+                        "it ask again.")
+    return warnings
 
 
 def nic_errors(host, nic, ignore_nic=None, check_source=True):

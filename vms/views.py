@@ -15,7 +15,7 @@ from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
 from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
 from .handlers import disk_paths, displays
 from .models import Volume
-from .validation import normalize_mac
+from .validation import nic_warnings, normalize_mac
 
 
 def vm_list(request):
@@ -113,6 +113,8 @@ def nic_add(request, pk):
         try:
             op = services.request_nic_add(request.user, vm, form.cleaned_data)
             messages.info(request, f"Adding a NIC: operation #{op.pk}.")
+            for warning in nic_warnings(vm.host, form.cleaned_data):
+                messages.warning(request, warning)
             return redirect("vms:detail", pk=vm.pk)
         except services.Invalid as exc:
             add_errors(form, exc.errors)
@@ -137,6 +139,10 @@ def nic_edit(request, pk, mac):
             try:
                 op = services.request_nic_update(request.user, vm, nic, changes)
                 messages.info(request, f"Changing NIC {nic.mac}: operation #{op.pk}.")
+                if "source" in changes:
+                    for warning in nic_warnings(vm.host, form.cleaned_data, old=nic,
+                                                running=vm.state == "running"):
+                        messages.warning(request, warning)
                 return redirect("vms:detail", pk=vm.pk)
             except services.Invalid as exc:
                 add_errors(form, exc.errors)

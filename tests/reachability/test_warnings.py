@@ -1,0 +1,77 @@
+"""Warnings before the mistake: what cannot work is refused with the reason and the
+alternative (macvtap on a device that is already a bridge port); what works in a surprising way
+is said (the macvtap blind spot, NAT isolation, a moved NIC keeping its old address); the
+network form says for each kind who can reach whom."""
+
+import pytest
+from django.test import Client
+
+from hosts.models import HostInterface
+from operations.models import Operation
+from tests.networks.conftest import synced_host  # noqa: F401 - fixture
+from tests.vms.test_vm_validation import create, host, refused, vm  # noqa: F401 - fixtures
+from vms.validation import nic_warnings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_refuses_macvtap_on_a_bridge_port_saying_what_to_use(admin_api, host):
+    HostInterface.objects.filter(host=host, name="eth0").update(master="br0")
+    response = create(admin_api, host, nics=[{"type": "direct", "source": "eth0",
+                                               "mode": "bridge"}])
+    refused(response, "source", "eth0 is a port of bridge br0", nic=0)
+    text = " ".join(response.json()["nics"][0]["source"])
+    assert "Device or resource busy" in text and "Use the bridge instead" in text
+    assert "macvtap on br0" in text
+    # macvtap on the bridge itself is fine.
+    assert create(admin_api, host, nics=[{"type": "direct", "source": "br0"}]).status_code == 202
+
+
+def test_the_nic_api_refuses_it_too(admin_api, host, vm):
+    HostInterface.objects.filter(host=host, name="eth0").update(master="br0")
+    response = admin_api.post(f"/api/vms/{vm.pk}/nics/", {"type": "direct", "source": "eth0"},
+                              format="json")
+    refused(response, "source", "port of bridge br0")
+
+
+def test_a_macvtap_network_on_a_bridge_port_is_refused(admin_api, synced_host):
+    HostInterface.objects.filter(host=synced_host, name="eth0").update(master="br0")
+    response = admin_api.post("/api/networks/", {"host": synced_host.pk, "name": "tap",
+                                                 "kind": "macvtap-bridge", "devices": ["eth0"]},
+                              format="json")
+    assert response.status_code == 400, response.content
+    assert "port of bridge br0" in str(response.json()["devices"])
+    assert not Operation.objects.exists()
+
+
+def test_it_warns_about_the_macvtap_blind_spot_and_nat(host, vm):
+    (blind,) = nic_warnings(host, {"type": "direct", "source": "eth0"})
+    assert "not kvm1 itself" in blind and "second NIC" in blind
+    host.networks.filter(name="default").update(kind="nat")
+    (nat,) = nic_warnings(host, {"type": "network", "source": "default"})
+    assert "NAT network" in nat and "cannot start connections to it" in nat
+    # nothing to say about a bridge
+    assert nic_warnings(host, {"type": "bridge", "source": "br0"}) == []
+    # a running NIC moved elsewhere: its old address stays until DHCP renews
+    moved = nic_warnings(host, {"type": "bridge", "source": "br0"}, old=vm.nics.get(),
+                         running=True)
+    assert len(moved) == 1 and "bounce the NIC's link" in moved[0]
+
+
+def test_the_page_shows_the_warning_after_adding_a_macvtap_nic(host, vm, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(f"/vms/{vm.pk}/nics/add/", {"type": "direct", "source": "eth0",
+                                                       "mode": "bridge", "model": "virtio"},
+                           follow=True)
+    assert "not kvm1 itself" in response.content.decode()
+    assert Operation.objects.filter(action="nic.add").count() == 1
+
+
+def test_the_network_form_says_who_reaches_whom(admin_user, synced_host):
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/networks/add/").content.decode()
+    for line in ("nothing outside can start a connection in", "not this host",
+                 "once the LAN router has a route"):
+        assert line in page
