@@ -95,3 +95,22 @@ def test_administrators_are_not_held_to_pools(world, api, pool):
                                  format="json")
     assert response.status_code == 202, response.content
     assert Operation.objects.get().team == world.blue
+
+
+def test_an_operator_of_two_teams_says_which_one(world, api):
+    from tests.conftest import grant
+
+    grant(world.users["operator"], world.host, "operator", "red")
+    response = create_network(api, world)
+    assert response.status_code == 403 and "choose the team" in response.json()["detail"]
+    response = create_network(api, world, team=world.red.pk)
+    assert response.status_code == 202 and Operation.objects.get().team == world.red
+
+
+def test_an_edit_keeps_a_team_network_in_its_pools(world, api, pool):
+    response = api("operator").patch(f"/api/networks/{world.bluenet.pk}/",
+                                     {"subnet": "192.168.50.0/24", "gateway": "192.168.50.1"},
+                                     format="json")
+    assert response.status_code == 403, response.content
+    assert "outside team blue's address pools" in response.json()["detail"]
+    assert not Operation.objects.exists()
