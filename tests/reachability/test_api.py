@@ -29,6 +29,10 @@ def test_it_answers_from_a_vm_to_an_outside_address(world, api):
     assert [c["code"] for c in answer["causes"]] == ["nat-inbound"]
     assert answer["source"]["id"] == f"nic:{world.host.pk}:d1:52:54:00:00:00:01"
     assert answer["causes"][0]["fixes"][0]["href"] == f"/hostnet/{world.host.pk}/"
+    # The path as topology graph ids (nodes and edges) for the page to highlight.
+    nic = answer["source"]["id"]
+    assert answer["elements"][:3] == [nic, f"source|net:{world.host.pk}:bluenet|{nic}",
+                                      f"net:{world.host.pk}:bluenet"]
     assert Operation.objects.count() == 0
 
 
