@@ -4,16 +4,21 @@ bond -> slaves, parent -> VLANs, and the VM owning each vnet/macvtap port."""
 from vms.models import DomainInterface
 
 
-def vm_owners(host):
-    """{tap/macvtap name: VM name} from the domains' live NICs (DomainInterface.target)."""
-    return {nic.target: nic.domain.name for nic in DomainInterface.objects.filter(
-        domain__host=host).exclude(target="").select_related("domain")}
+def vm_owners(host, user=None):
+    """{tap/macvtap name: VM name} from the domains' live NICs (DomainInterface.target); with
+    ``user``, only the VMs that user may see (another team's VM names stay hidden)."""
+    nics = DomainInterface.objects.filter(domain__host=host).exclude(target="")
+    if user is not None:
+        from vms.access import visible_vms
+
+        nics = nics.filter(domain__in=visible_vms(user))
+    return {nic.target: nic.domain.name for nic in nics.select_related("domain")}
 
 
-def build(host):
+def build(host, user=None):
     """A list of nodes {iface, vm, stp, port_state, children: [...], relation}, roots first."""
     rows = list(host.interfaces.all())
-    owners = vm_owners(host)
+    owners = vm_owners(host, user)
     by_name = {i.name: i for i in rows}
     children = {}
     for iface in rows:

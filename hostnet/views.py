@@ -28,7 +28,7 @@ def index(request):
 @login_required
 def host_network(request, host_pk):
     host = get_object_or_404(visible_host_networks(request.user), pk=host_pk)
-    rows = list(tree.flatten(tree.build(host)))
+    rows = list(tree.flatten(tree.build(host, request.user)))
     ops = host.operations.filter(action__startswith="hostnet.")[:10]
     names = [n["name"] for n in rows]
     uplinks = [n["name"] for n in rows if n["kind"] in ("physical", "veth", "bond") and not n["depth"]]

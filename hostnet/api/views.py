@@ -29,7 +29,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         host = self.get_object()
         return Response({"host": host.pk, "name": host.name,
-                         "interfaces": tree.as_data(tree.build(host))})
+                         "interfaces": tree.as_data(tree.build(host, request.user))})
 
     def _plan(self, request, host, action):
         if action not in plans.ACTIONS:

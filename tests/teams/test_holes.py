@@ -188,3 +188,12 @@ def test_the_hosts_stream_carries_only_hosts_the_user_may_see(world):
     client.force_login(viewer)
     page = client.get("/hosts/").content.decode()
     assert f'data-live-groups="host.{world.host.pk} "' in page and "kvm2" not in page
+
+
+def test_the_interface_tree_hides_another_teams_vm_names(world, api):
+    from hosts.models import HostInterface
+
+    world.bluevm.nics.update(target="vnet5")
+    HostInterface.objects.create(host=world.host, name="vnet5", kind="tun/tap", master="virbr0")
+    assert "bluevm" in api("operator").get(f"/api/hostnet/{world.host.pk}/").content.decode()
+    assert "bluevm" not in api("other").get(f"/api/hostnet/{world.host.pk}/").content.decode()
