@@ -119,21 +119,25 @@ def store_inventory(host, data, interfaces):
         Lease.replace_for(net, rec["leases"])
     host.networks.exclude(pk__in=seen_networks).delete()
 
-    seen_domains = []
-    for rec in data["domains"]:
-        dom, _ = Domain.objects.update_or_create(
-            host=host, uuid=rec["uuid"],
-            defaults={k: rec[k] for k in ("name", "state", "vcpus", "memory_kib", "persistent",
-                                          "autostart", "xml")},
-        )
-        seen_domains.append(dom.pk)
-        dom.nics.all().delete()
-        DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    seen_domains = [store_domain(host, rec).pk for rec in data["domains"]]
     host.domains.exclude(pk__in=seen_domains).delete()
 
     if interfaces is not None:
         store_interfaces(host, interfaces, counters=True)
     Host.objects.filter(pk=host.pk).update(last_sync=timezone.now())
+
+
+@transaction.atomic
+def store_domain(host, rec):
+    """One domain and its NICs as the host reported them (kvmweb.virt.inventory records)."""
+    dom, _ = Domain.objects.update_or_create(
+        host=host, uuid=rec["uuid"],
+        defaults={k: rec[k] for k in ("name", "state", "vcpus", "memory_kib", "persistent",
+                                      "autostart", "xml")},
+    )
+    dom.nics.all().delete()
+    DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    return dom
 
 
 _IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",

@@ -9,8 +9,6 @@ from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from networks.models import Lease
-
 from . import services
 from operations.access import visible_operations
 
@@ -48,10 +46,11 @@ def host_detail(request, pk):
     from vms.access import visible_vms
 
     domains = visible_vms(request.user).filter(host=host).prefetch_related("nics")
-    leases = {}
-    for lease in Lease.objects.filter(network__host=host).select_related("network"):
-        leases.setdefault(lease.mac, []).append(lease)
-    rows = [(dom, [(nic, leases.get(nic.mac, [])) for nic in dom.nics.all()]) for dom in domains]
+    from vms.addresses import addresses_by_mac
+
+    found = addresses_by_mac((host.pk, nic.mac) for dom in domains for nic in dom.nics.all())
+    rows = [(dom, [(nic, found.get((host.pk, nic.mac), [])) for nic in dom.nics.all()])
+            for dom in domains]
     interfaces = list(host.interfaces.all())
     ports = {}
     for iface in interfaces:

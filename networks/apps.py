@@ -5,4 +5,8 @@ class NetworksConfig(AppConfig):
     name = "networks"
 
     def ready(self):
-        from . import services  # noqa: F401 - registers the operation handlers
+        from hosts.services import SYNC_EXTENSIONS
+
+        from . import services  # registers the operation handlers
+
+        SYNC_EXTENSIONS.append(services.read_firewalls)

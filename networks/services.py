@@ -84,10 +84,31 @@ def read_firewall(op, net):
         Network.objects.filter(pk=net.pk).update(firewall_error=str(exc))
         ops.report(op, f"could not read the firewall rules: {exc}")
         return
+    rules = _store_rules(net, ruleset)
+    ops.report(op, f"{len(rules)} firewall rules name {net.bridge or net.name}")
+
+
+def _store_rules(net, ruleset):
     rules = virt_firewall.rules_for(ruleset, net.bridge, net.subnets)
     Network.objects.filter(pk=net.pk).update(firewall=rules, firewall_error="",
                                              firewall_read=timezone.now())
-    ops.report(op, f"{len(rules)} firewall rules name {net.bridge or net.name}")
+    return rules
+
+
+def read_firewalls(host):
+    """Part of every host sync (hosts.services.SYNC_EXTENSIONS): the rules of every network
+    libvirt installs rules for, from one ``nft -j list ruleset`` — so a network started behind
+    kvmweb's back (or after a restart) never shows "(0)" until someone clicks "Read again"."""
+    nets = [n for n in host.networks.all() if n.kind in choices.MANAGED]
+    if not nets:
+        return
+    try:
+        ruleset = virt_firewall.read_ruleset(host.target())
+    except VirtError as exc:
+        Network.objects.filter(pk__in=[n.pk for n in nets]).update(firewall_error=str(exc))
+        raise
+    for net in nets:
+        _store_rules(net, ruleset)
 
 
 # -- handlers -------------------------------------------------------------------------------

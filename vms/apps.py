@@ -11,3 +11,9 @@ class VmsConfig(AppConfig):
         from . import handlers  # registers the VM and NIC operation handlers
 
         SYNC_EXTENSIONS.append(handlers.sync_vm_side)
+
+        from hosts.live import NEIGHBOUR_HANDLERS
+
+        from .addresses import store_neighbours
+
+        NEIGHBOUR_HANDLERS.append(store_neighbours)

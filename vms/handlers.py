@@ -8,7 +8,9 @@ import uuid
 from django.db import transaction
 
 from hosts import services as host_services
-from kvmweb.virt import connection, domains
+from hosts import signals
+from kvmweb import events
+from kvmweb.virt import connection, domains, inventory
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops
@@ -232,6 +234,13 @@ def create(op):
         dom = _start_new(op, conn, dom, spec, domain_type)
         ops.report(op, f"{spec['name']} is {domains.state(dom)}", progress=80,
                    xml_after=domains.xml(dom))
+    # The new VM is in the read model (the VM list, the topology) right now, whatever the full
+    # sync below costs or meets (a slow host check used to leave it missing for minutes).
+    row = host_services.store_domain(host, inventory.domain_record(conn, dom))
+    if op.team_id:
+        Domain.objects.filter(pk=row.pk).update(owner_id=op.team_id)
+    events.host_inventory(host)
+    signals.announce(host.pk, "vm.create")
     refresh(op)
     if op.team_id:
         Domain.objects.filter(host=host, name=spec["name"]).update(owner_id=op.team_id)

@@ -149,6 +149,13 @@ def _domain_record(dom, stats):
     }
 
 
+def domain_record(conn, dom):
+    """One domain as ``collect`` reports it (for storing a VM right after kvmweb created it)."""
+    flags = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    stats = call(conn.domainListGetStats, [dom], flags, 0)
+    return _domain_record(dom, stats[0][1] if stats else {})
+
+
 def collect(conn):
     """Everything kvmweb stores about one host's libvirt: networks with leases, domains with NICs."""
     networks = call(conn.listAllNetworks, 0)

@@ -11,6 +11,8 @@ import redis
 from django.conf import settings
 
 from hosts.models import HostInterface
+from networks.models import Lease, Network
+from operations.models import Operation
 from kvmweb.lab import build_tiny_linux, tiny_linux_domain_xml
 from tests.conftest import add_lab_host, lab_run, login, wait_for
 
@@ -61,6 +63,11 @@ def test_link_changes_and_rates_show_live_without_reload(
     wait_for(lambda: HostInterface.objects.filter(host=host, name=vnet, master="virbr0").exists(),
              timeout=15, what=f"{vnet} stored from netlink")
 
+    # The sync read the NAT network's firewall rules by itself (no "Read again" needed).
+    default = Network.objects.get(host=host, name="default")
+    assert default.firewall_read and any("virbr0" in r["text"] for r in default.firewall), \
+        ([r["text"] for r in default.firewall], default.firewall_error)
+
     page = browser.new_page()
     try:
         login(page, asgi_server, "admin", "admin-pass-123")
@@ -71,6 +78,16 @@ def test_link_changes_and_rates_show_live_without_reload(
                       f"window.kvmwebLive.on('host.rates', (ev) => window.__rates.push(ev.rates['{vnet}']))")
         row = f'#iface-tree tr[data-iface="{vnet}"]'
         assert page.get_attribute(row, "data-up") == "up"
+
+        # Leases of a followed host are re-read every few seconds, without a sync: a lease the
+        # read model lost (as if taken after the last sync) is back within seconds.
+        wait_for(lambda: Lease.objects.filter(network=default, mac=GUEST_MAC).exists(), timeout=60,
+                 what="the guest's lease")
+        syncs = Operation.objects.filter(host=host, action="host.sync").count()
+        Lease.objects.filter(network=default, mac=GUEST_MAC).delete()
+        wait_for(lambda: Lease.objects.filter(network=default, mac=GUEST_MAC).exists(),
+                 timeout=10, interval=0.2, what="the lease re-read")
+        assert Operation.objects.filter(host=host, action="host.sync").count() == syncs
 
         # A vnet set down on the host: the database and the open page follow within seconds.
         lab_run(lab_host, "ip", "link", "set", vnet, "down")
