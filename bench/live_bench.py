@@ -145,10 +145,11 @@ def latency(base, cookie, host, lab_host, events_count):
             state = "down" if i % 2 == 0 else "up"
             started = time.time()
             lab_exec(lab_host, ["ip", "link", "set", vnet, state], prefix=PREFIX, check=True)
+            shown_js = f"window.kvmwebLive.shown['{vnet}']"
             page.wait_for_function(
                 f"document.querySelector('{row}')?.dataset.up === '{state}' && "
-                f"window.kvmwebLive.updatedAt >= {started * 1000}", timeout=30000)
-            shown = page.evaluate("window.kvmwebLive.updatedAt") / 1000
+                f"({shown_js}?.at || 0) >= {started * 1000}", timeout=30000)
+            shown = page.evaluate(f"{shown_js}.at") / 1000
             results.append(shown - started)
             time.sleep(0.3)
         chromium.close()

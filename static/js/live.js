@@ -5,11 +5,12 @@
 // `data-live-region` and an id is replaced by the same element of a fresh render of this URL,
 // in one request (htmx, hx-select-oob). The page never reloads: open tabs, forms and graphs
 // outside the regions stay as they are. `window.kvmwebLive.updatedAt` records (epoch ms) when
-// the regions last changed, for tests and bench/live_bench.py.
+// the regions last changed and `shown[ifname]` when an interface's state was last set from an
+// event, for tests and bench/live_bench.py.
 (function () {
   "use strict";
   const groups = (document.body.dataset.liveGroups || "").split(/\s+/).filter(Boolean);
-  const live = (window.kvmwebLive = window.kvmwebLive || { listeners: {}, updatedAt: 0, cause: "" });
+  const live = (window.kvmwebLive = window.kvmwebLive || { listeners: {}, updatedAt: 0, cause: "", shown: {} });
   live.on = (type, fn) => { (live.listeners[type] = live.listeners[type] || []).push(fn); };
   if (!groups.length) return;
   const stateDot = document.getElementById("live-state");
@@ -60,7 +61,21 @@
       setText(`[data-host-running="${ev.host}"]`, ev.running);
       refresh("host.inventory");
     },
-    "host.interfaces": (ev) => refresh(`host.interfaces ${ev.events.join("; ")}`),
+    "host.interfaces": (ev) => {
+      // The link state is in the event: show it at once, then re-render the regions (ports,
+      // addresses, new or removed interfaces) from the server.
+      ev.interfaces.forEach((iface) => {
+        document.querySelectorAll(`[data-iface="${CSS.escape(iface.name)}"]`).forEach((row) => {
+          row.dataset.up = iface.up ? "up" : "down";
+          row.dataset.state = iface.state;
+          row.querySelectorAll("[data-iface-state]").forEach((el) => {
+            el.textContent = iface.state + (iface.up ? "" : " (down)");
+          });
+        });
+        live.shown[iface.name] = { up: iface.up, state: iface.state, at: Date.now() };
+      });
+      refresh(`host.interfaces ${ev.events.join("; ")}`);
+    },
     "operation.update": (ev) => {
       document.querySelectorAll(`[data-op="${ev.operation}"]`).forEach((row) => {
         const bar = row.querySelector("[data-op-progress]");

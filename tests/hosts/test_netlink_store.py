@@ -49,3 +49,28 @@ def test_a_batch_stores_and_pushes_only_what_changed():
     assert [i["name"] for i in event["interfaces"]] == ["vnet0"] and event["removed"] == ["vnet9"]
     assert event["interfaces"][0]["up"] is False
     assert announced == [(host.pk, "netlink")]
+
+
+def test_the_host_side_reads_every_waiting_netlink_message():
+    """The listener parses rtnetlink headers itself (pyroute2 buffered messages out of select's
+    sight); two messages in one datagram and one in the next are all read, then nothing."""
+    import socket
+    import struct
+
+    from kvmweb.virt import netlink_remote
+
+    def message(kind, index):
+        body = struct.pack("=BxHiII", 0, 0, index, 0, 0)  # ifinfomsg / same offset for the others
+        return struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        theirs.send(message(16, 3) + message(21, 3))
+        theirs.send(message(28, 5))
+        events = netlink_remote._read_events(ours)
+    finally:
+        ours.close()
+        theirs.close()
+    assert events == [("newlink", 3), ("deladdr", 3), ("newneigh", 5)]
+    interfaces = [{"index": 3, "name": "vnet0", "state": "down"}]
+    assert netlink_remote._summaries(events, interfaces) == ["newlink vnet0 down", "deladdr on vnet0"]
