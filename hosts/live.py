@@ -178,10 +178,13 @@ class LiveHosts:
     def tick(self, hosts):
         """Reopen streams that ended while their host is still held (``hosts``: pk -> Host)."""
         now = time.monotonic()
-        for pk, when in list(self.retry_at.items()):
-            if when <= now and pk in hosts and pk in self.pollers:
+        with self.lock:
+            due = [pk for pk, when in self.retry_at.items()
+                   if when <= now and pk in hosts and pk in self.pollers]
+            for pk in due:
                 self.retry_at.pop(pk, None)
-                self._open_stream(hosts[pk])
+        for pk in due:
+            self._open_stream(hosts[pk])
 
     def stop(self, pk):
         with self.lock:

@@ -74,7 +74,8 @@
         });
         live.shown[iface.name] = { up: iface.up, state: iface.state, at: Date.now() };
       });
-      refresh(`host.interfaces ${ev.events.join("; ")}`);
+      // Pages that show no interfaces (the hosts list) need no new render for this.
+      if (document.querySelector("[data-iface], [data-live-interfaces]")) refresh(`host.interfaces ${ev.events.join("; ")}`);
     },
     "operation.update": (ev) => {
       document.querySelectorAll(`[data-op="${ev.operation}"]`).forEach((row) => {
