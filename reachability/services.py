@@ -109,10 +109,11 @@ def elements(model, hops):
     are drawn for this (the whole graph of a big site takes ~0.3 s to build)."""
     hosts = {int(h.split(":")[1]) for h in hops if h.split(":")[0] in ("host", "if", "net", "nic")}
     g = graph.build(_of_hosts(model, hosts))
-    out = []
+    hops = [h for h in hops if h in g.nodes]  # a bridge that is gone is skipped, not a gap
+    out = hops[:1]
     for x, y in zip(hops, hops[1:]):
-        for element in graph.path(g, x, y) or [x, y]:
-            if element not in out and (element in g.nodes or element in g.edges):
+        for element in graph.path(g, x, y) or [y]:
+            if element not in out:
                 out.append(element)
     return out
 
