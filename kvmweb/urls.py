@@ -12,6 +12,7 @@ from teams.forms import ThrottledAuthenticationForm
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
 from reachability.api.views import ReachabilityView
+from topology.api.views import TopologyViewSet
 from vms.api.views import VMViewSet
 
 router = DefaultRouter()
@@ -21,6 +22,7 @@ router.register("networks", NetworkViewSet, basename="network")
 router.register("vms", VMViewSet, basename="vm")
 router.register("hostnet", HostNetworkViewSet, basename="hostnet")
 router.register("consoles/sessions", ConsoleSessionViewSet, basename="console-session")
+router.register("topology", TopologyViewSet, basename="topology")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
@@ -38,6 +40,7 @@ urlpatterns = [
     path("reachability/", include("reachability.urls")),
     path("api/consoles/tickets/", ConsoleTicketView.as_view(), name="console-ticket"),
     path("api/reachability/", ReachabilityView.as_view(), name="reachability-api"),
+    path("topology/", include("topology.urls")),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

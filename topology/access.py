@@ -43,10 +43,25 @@ def pushes_deltas(user):
     return is_admin(user)
 
 
-def find_network(user, pk):
-    """The network a network focus names, if the user may see it, else None."""
-    return visible_networks(user).filter(pk=pk).first()
+def focus_for(user, host=None, network=None, vm=None):
+    """The Focus a request names (at most one of host, network, vm: primary keys), for this
+    user; Http404 for what they may not see (as for any object they may not see)."""
+    from django.http import Http404
 
+    from .graph import ALL, Focus
 
-def find_vm(user, pk):
-    return visible_vms(user).filter(pk=pk).first()
+    if host is not None:
+        if not can_view_host(user, host):
+            raise Http404("no such host, or you may not see it")
+        return Focus("host", host)
+    if network is not None:
+        net = visible_networks(user).filter(pk=network).first()
+        if net is None:
+            raise Http404("no such network, or you may not see it")
+        return Focus("network", net.host_id, net.name)
+    if vm is not None:
+        dom = visible_vms(user).filter(pk=vm).first()
+        if dom is None:
+            raise Http404("no such VM, or you may not see it")
+        return Focus("vm", dom.host_id, dom.uuid)
+    return ALL

@@ -79,6 +79,14 @@ def current(host_ids, focus=graph.ALL, hidden=None):
     return graph.select(whole, focus), versions
 
 
+def view_for(user, focus=graph.ALL):
+    """(graph, versions) of what ``user`` may see for a focus: pages and the API share it."""
+    from . import access
+
+    host_ids = access.topology_hosts(user)
+    return current(host_ids, focus, access.hidden_objects(user, host_ids))
+
+
 def deltas_since(host_pk, version):
     """The deltas after ``version`` in order, or None when they are no longer all kept (fetch the
     part again)."""

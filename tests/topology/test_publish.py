@@ -8,55 +8,18 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from hosts.models import Host, HostInterface
+from hosts.models import HostInterface
 from hosts.signals import announce
-from networks.models import Lease, Network
+from networks.models import Network
 from operations.locks import client as redis_client
 from topology import services
 from topology.graph import build, host_part
 from topology.models import UplinkSegment
 from topology.readmodel import load
-from vms.models import Domain, DomainInterface
+from topology_fixtures import MAC
+from vms.models import Domain
 
 pytestmark = pytest.mark.django_db
-
-DEFAULT_XML = """<network>
-  <name>default</name><uuid>6b1a8d55-5a3a-4a7e-9d2c-0f3b1d9e2a11</uuid>
-  <forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>
-  <bridge name='virbr0' stp='on' delay='0'/>
-  <ip address='192.168.122.1' netmask='255.255.255.0'>
-    <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
-  </ip>
-</network>"""
-MAC = "52:54:00:6a:01:01"
-
-
-def iface(host, name, kind, **kw):
-    return HostInterface.objects.create(host=host, name=name, kind=kind, up=True, carrier=True,
-                                        state="up", **kw)
-
-
-@pytest.fixture
-def host():
-    host = Host.objects.create(name="kvm1", uri="qemu+ssh://root@10.79.1.11/system",
-                               status=Host.Status.ONLINE)
-    r = redis_client()
-    for key in r.scan_iter(f"kvmweb:topology:host{host.pk}*"):  # pks are reused between tests
-        r.delete(key)
-    iface(host, "eth0", "veth", addresses=[{"family": "inet", "address": "10.79.1.11",
-                                            "prefixlen": 24, "scope": 0}],
-          stats={"rx_bytes": 1, "routes": [{"family": "inet", "dst": "default",
-                                            "gateway": "10.79.1.1", "metric": 0}]})
-    iface(host, "virbr0", "bridge")
-    iface(host, "vnet0", "tun/tap", master="virbr0")
-    net = Network.objects.create(host=host, name="default", uuid="6b1a8d55", xml=DEFAULT_XML,
-                                 active=True, kind="nat", bridge="virbr0",
-                                 subnets=["192.168.122.0/24"])
-    Lease.objects.create(network=net, mac=MAC, ip="192.168.122.77", prefix=24)
-    dom = Domain.objects.create(host=host, name="pxe1", uuid="uuid-pxe1", state="running", xml="")
-    DomainInterface.objects.create(domain=dom, mac=MAC, type="network", source="default",
-                                   target="vnet0")
-    return host
 
 
 def test_it_reads_the_graph_from_the_database(host):
@@ -73,7 +36,7 @@ def test_it_reads_the_graph_from_the_database(host):
 def test_a_segment_name_survives_the_interface_rows_being_replaced(host):
     UplinkSegment.objects.create(host=host, interface="eth0", name="rack 4")
     HostInterface.objects.filter(host=host, name="eth0").delete()  # what a sync may do
-    iface(host, "eth0", "veth")
+    HostInterface.objects.create(host=host, name="eth0", kind="veth", up=True, carrier=True)
     g = build(load([host.pk]))
     assert f"lan|lan:name:rack 4|if:{host.pk}:eth0" in g.edges
 

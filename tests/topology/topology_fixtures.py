@@ -13,6 +13,48 @@ def default_route():
     return [{"family": "inet", "dst": "default", "gateway": "10.79.1.1", "metric": 0}]
 
 
+DEFAULT_XML = """<network>
+  <name>default</name><uuid>6b1a8d55-5a3a-4a7e-9d2c-0f3b1d9e2a11</uuid>
+  <forward mode='nat'><nat><port start='1024' end='65535'/></nat></forward>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
+  </ip>
+</network>"""
+MAC = "52:54:00:6a:01:01"
+
+
+def store_classic_host(name, address, vm="pxe1", uuid="uuid-pxe1"):
+    """Rows as a sync stores them for the lab's classic host; clears its published topology."""
+    from hosts.models import Host, HostInterface
+    from networks.models import Lease, Network
+    from operations.locks import client as redis_client
+    from vms.models import Domain, DomainInterface
+
+    host = Host.objects.create(name=name, uri=f"qemu+ssh://root@{address}/system",
+                               status=Host.Status.ONLINE)
+    r = redis_client()
+    for key in r.scan_iter(f"kvmweb:topology:host{host.pk}*"):  # pks are reused between tests
+        r.delete(key)
+
+    def iface(name, kind, **kw):
+        HostInterface.objects.create(host=host, name=name, kind=kind, up=True, carrier=True,
+                                     state="up", **kw)
+
+    iface("eth0", "veth", addresses=[addr(f"{address}/24")],
+          stats={"rx_bytes": 1, "routes": default_route()})
+    iface("virbr0", "bridge")
+    iface("vnet0", "tun/tap", master="virbr0")
+    net = Network.objects.create(host=host, name="default", uuid="6b1a8d55", xml=DEFAULT_XML,
+                                 active=True, kind="nat", bridge="virbr0",
+                                 subnets=["192.168.122.0/24"])
+    Lease.objects.create(network=net, mac=MAC, ip="192.168.122.77", prefix=24)
+    dom = Domain.objects.create(host=host, name=vm, uuid=uuid, state="running", xml="")
+    DomainInterface.objects.create(domain=dom, mac=MAC, type="network", source="default",
+                                   target="vnet0")
+    return host
+
+
 def classic_host(model, pk, name, uplink_ip, vms=("pxe1",), status="online"):
     """The lab's KVM host: eth0 on the LAN with the default route, the default NAT network on
     virbr0, and running VMs each with one NIC on vnetN (port of virbr0)."""
@@ -68,5 +110,5 @@ def bonded_bridge_host(model, pk=3):
     return model
 
 
-__all__ = ["addr", "add_vm", "bonded_bridge_host", "classic_host", "two_hosts", "HostRec",
+__all__ = ["MAC", "store_classic_host", "addr", "add_vm", "bonded_bridge_host", "classic_host", "two_hosts", "HostRec",
            "IfaceRec", "NetRec", "NicRec", "ReadModel", "SegmentRec", "VMRec"]
