@@ -9,7 +9,7 @@ VM. Administrators see everything, so they alone get deltas pushed as they are (
 """
 
 from hosts.access import can_view_host, visible_hosts
-from kvmweb.access import is_admin
+from kvmweb.access import HOST_MEMBER, SIGNED_IN, TEAM_MEMBER, Check, is_admin
 from networks.access import visible_networks
 from vms.access import visible_vms
 
@@ -65,3 +65,17 @@ def focus_for(user, host=None, network=None, vm=None):
             raise Http404("no such VM, or you may not see it")
         return Focus("vm", dom.host_id, dom.uuid)
     return ALL
+
+
+# Expected rules (kvmweb.access, tests/teams/test_matrix.py): bluenet and bluevm belong to team
+# blue on a host granted to teams blue and red.
+PERMISSIONS = {
+    "topology:page": [Check(SIGNED_IN), Check(HOST_MEMBER, data={"host": "{host}"}),
+                      Check(TEAM_MEMBER, data={"network": "{bluenet}"}),
+                      Check(TEAM_MEMBER, data={"vm": "{bluevm}"})],
+    "api:topology-list": {"GET": Check(HOST_MEMBER, data={"host": "{host}"})},
+    # Members who do not see every VM get 409 (fetch your view again): allowed, not refused.
+    "api:topology-deltas": {"GET": Check(HOST_MEMBER, data={"host": "{host}", "since": 0})},
+    # Nodes outside the user's view answer like unknown ones: an empty path.
+    "api:topology-path": {"GET": Check(SIGNED_IN, data={"a": "host:0", "b": "host:0"})},
+}
