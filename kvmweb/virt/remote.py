@@ -53,11 +53,22 @@ def _context(target):
     return ctx
 
 
+# No call kvmweb makes on a host takes this long. Without a limit, a call over a path that was
+# cut (packets dropped, not refused) waits until TCP gives up, many minutes, holding its worker
+# slot and keeping its operation "running" while its heartbeat says it is alive.
+CALL_TIMEOUT = 60
+
+
 def run(target, func, *args, **kwargs):
     """Call ``func`` (a function of an importable module) on the host and return its result."""
     ctx = _context(target)
     try:
-        return ctx.call(func, *args, **kwargs)
+        reply = ctx.call_async(func, *args, **kwargs).get(timeout=CALL_TIMEOUT)
+        return reply.unpickle(throw_dead=False)
+    except mitogen.core.TimeoutError as exc:
+        forget(target)
+        raise VirtError(f"{target.address or 'the host'} did not answer within {CALL_TIMEOUT} s",
+                        VirtError.TIMEOUT) from exc
     except mitogen.core.ChannelError as exc:
         forget(target)
         raise VirtError(f"the SSH connection to {target.address} was lost: {exc}",

@@ -138,3 +138,23 @@ def test_an_enqueue_that_fails_fails_the_operation_with_the_reason(closed_host):
     assert "not started: the task queue did not accept it" in op.error
     assert "Nothing was changed" in op.error
     assert time.monotonic() - started < 20
+
+
+def test_a_host_call_that_never_answers_ends_with_a_timeout(monkeypatch):
+    """A call over a cut path must not hold its worker (and keep its operation running) until
+    TCP gives up: remote.run ends with a retryable timeout (here on a local mitogen child)."""
+    from kvmweb.virt import remote
+    from kvmweb.virt.errors import VirtError
+    from kvmweb.virt.target import HostTarget
+
+    monkeypatch.setattr(remote, "CALL_TIMEOUT", 1)
+    target = HostTarget("qemu:///system")
+    try:
+        assert remote.run(target, time.monotonic) > 0
+        started = time.monotonic()
+        with pytest.raises(VirtError) as raised:
+            remote.run(target, time.sleep, 30)
+        assert time.monotonic() - started < 5
+        assert raised.value.code == VirtError.TIMEOUT and raised.value.retryable
+    finally:
+        remote.forget(target)
