@@ -7,6 +7,7 @@ import re
 import socket
 import statistics
 import struct
+import subprocess
 from pathlib import Path
 
 
@@ -100,3 +101,24 @@ def all_descendants(pids):
             pass
         i += 1
     return found
+
+
+def with_redis_and_lab(redis_port, prefix, keep_lab, body):
+    """Run ``body(started)`` with a private Redis; afterwards stop every process it appended to
+    ``started`` (by pid), the Redis, and the lab ``prefix`` unless ``keep_lab``."""
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    started = []
+    try:
+        body(started)
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+        redis.terminate()
+        redis.wait(10)
+        if not keep_lab:
+            from kvmweb.lab import teardown_lab
+
+            teardown_lab(prefix=prefix)

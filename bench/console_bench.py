@@ -28,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.benchlib import WebSocket, free_port, pcts, proc_usage  # noqa: E402
+from bench.benchlib import (WebSocket, free_port, pcts, proc_usage,  # noqa: E402
+                            with_redis_and_lab)
 
 STATE = tempfile.mkdtemp(prefix="kvmweb-console-bench-")
 REDIS_PORT = free_port()
@@ -135,22 +136,7 @@ def main():
     parser.add_argument("--keep-lab", action="store_true")
     args = parser.parse_args()
 
-    redis = subprocess.Popen(["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    started = []
-    try:
-        run(args, started)
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-        redis.terminate()
-        redis.wait(10)
-        if not args.keep_lab:
-            from kvmweb.lab import teardown_lab
-
-            teardown_lab(prefix=PREFIX)
+    with_redis_and_lab(REDIS_PORT, PREFIX, args.keep_lab, lambda started: run(args, started))
 
 
 def run(args, started):

@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.benchlib import WebSocket, free_port, pcts, proc_usage  # noqa: E402
+from bench.benchlib import (WebSocket, free_port, pcts, proc_usage,  # noqa: E402
+                            with_redis_and_lab)
 
 STATE = tempfile.mkdtemp(prefix="kvmweb-live-bench-")
 REDIS_PORT = free_port()
@@ -166,22 +167,7 @@ def main():
     parser.add_argument("--keep-lab", action="store_true")
     args = parser.parse_args()
 
-    redis = subprocess.Popen(["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    started = []
-    try:
-        run(args, started)
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
-        redis.terminate()
-        redis.wait(10)
-        if not args.keep_lab:
-            from kvmweb.lab import teardown_lab
-
-            teardown_lab(prefix=PREFIX)
+    with_redis_and_lab(REDIS_PORT, PREFIX, args.keep_lab, lambda started: run(args, started))
 
 
 def start(started, argv, name):
@@ -235,7 +221,7 @@ def run(args, started):
     print(f"  delivered {len(delays)} of {args.clients * args.seconds} messages "
           f"(per client {min(counts)}..{max(counts)}), {size} bytes each")
     print(f"  {'delivery delay':<28}{'p50':>9}{'p95':>9}{'max':>9}")
-    print(f"  {'rates -> 50 browsers':<28}{p50:>7.1f}ms{p95:>7.1f}ms{max(delays) * 1000:>7.1f}ms"
+    print(f"  {f'rates -> {args.clients} browsers':<28}{p50:>7.1f}ms{p95:>7.1f}ms{max(delays) * 1000:>7.1f}ms"
           "   (goal p95 < 1000 ms)")
     print(f"  CPU: sender {sender_cpu * 100:.1f}% of one core, daphne {daphne_cpu * 100:.1f}%")
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from hosts.models import HostInterface
 from networks.models import Lease, Network
 from operations.models import Operation
+from vms.models import Domain
 from kvmweb.lab import build_tiny_linux, tiny_linux_domain_xml
 from tests.conftest import add_lab_host, lab_run, login, wait_for
 
@@ -59,9 +60,22 @@ def test_link_changes_and_rates_show_live_without_reload(
     claims = redis.Redis.from_url(settings.REDIS_URL)
     wait_for(lambda: claims.get(f"kvmweb:watch:host{host.pk}"), timeout=30, what="the watcher's claim")
     vnet = vnet_of(lab_host, GUEST)
-    # The guest's vnet appeared after the sync: netlink adds its row by itself.
     wait_for(lambda: HostInterface.objects.filter(host=host, name=vnet, master="virbr0").exists(),
-             timeout=15, what=f"{vnet} stored from netlink")
+             timeout=15, what=f"{vnet} stored")
+    time.sleep(1)  # the netlink stream opens right after the watcher's claim
+
+    # Interfaces added, enslaved and removed behind kvmweb's back reach the read model at once.
+    lab_run(lab_host, "ip", "link", "add", "kvtest0", "type", "veth", "peer", "name", "kvtest1")
+    try:
+        wait_for(lambda: HostInterface.objects.filter(host=host, name="kvtest0", kind="veth").exists(),
+                 timeout=5, interval=0.1, what="kvtest0 added")
+        lab_run(lab_host, "ip", "link", "set", "kvtest0", "master", "virbr0")
+        wait_for(lambda: HostInterface.objects.filter(host=host, name="kvtest0", master="virbr0").exists(),
+                 timeout=5, interval=0.1, what="kvtest0 enslaved to virbr0")
+    finally:
+        lab_run(lab_host, "ip", "link", "del", "kvtest0", check=False)
+    wait_for(lambda: not HostInterface.objects.filter(host=host, name__startswith="kvtest").exists(),
+             timeout=5, interval=0.1, what="the kvtest veth pair removed")
 
     # The sync read the NAT network's firewall rules by itself (no "Read again" needed).
     default = Network.objects.get(host=host, name="default")
@@ -124,5 +138,11 @@ def test_link_changes_and_rates_show_live_without_reload(
         page.wait_for_selector('#iface-tree tr[data-iface="eth0"][data-up="up"]', timeout=15000)
 
         assert page.evaluate("window.__samePage") is True, "the page reloaded"
+
+        # The VM's page graphs its NIC as the guest sees it, from the same messages.
+        vm = Domain.objects.get(host=host, name=GUEST)
+        page.goto(f"{asgi_server}/vms/{vm.pk}/")
+        page.wait_for_function(f"+(document.getElementById('rates-{vnet}')?.dataset.points || 0) > 3",
+                               timeout=15000)
     finally:
         page.close()
