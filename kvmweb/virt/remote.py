@@ -79,21 +79,14 @@ def run(target, func, *args, **kwargs):
 
 def open_stream(target, func, *args, **kwargs):
     """Call ``func(sender, *args, **kwargs)`` on the host, where ``sender`` is the sending end of
-    a mitogen channel; return ``(receiver, token)``: ``func``'s return value and the receiver
-    whose ``get(timeout)`` yields what the host sends (raising ChannelError/TimeoutError)."""
-    ctx = _context(target)
+    a mitogen channel; return ``(receiver, result)``: the receiver whose ``get(timeout)`` yields
+    what the host sends (raising ChannelError/TimeoutError), and ``func``'s return value."""
     receiver = mitogen.core.Receiver(_get_router())
     try:
-        token = ctx.call(func, receiver.to_sender(), *args, **kwargs)
-    except mitogen.core.ChannelError as exc:
+        return receiver, run(target, func, receiver.to_sender(), *args, **kwargs)
+    except VirtError:
         receiver.close()
-        forget(target)
-        raise VirtError(f"the SSH connection to {target.address} was lost: {exc}",
-                        VirtError.REMOTE) from exc
-    except mitogen.core.CallError as exc:
-        receiver.close()
-        raise VirtError(f"on the host: {exc}", VirtError.REMOTE, retryable=False) from exc
-    return receiver, token
+        raise
 
 
 def call_later(target, func, *args, **kwargs):
