@@ -339,6 +339,7 @@
   cy.on("tap", "node", (evt) => {
     const n = evt.target, d = n.data();
     if (d.kind === "vmgroup") { toggleGroup(n); return; }
+    if (T.picking && T.picking(n)) return;  // another tool's pick (topology-reach.js)
     if (pathMode) {
       if (d.kind !== "nic") { say("pick a VM NIC (small circle under a vnet)"); return; }
       if (pathEnds.length === 2) { pathEnds = []; cy.elements().removeClass("path path-end"); }
