@@ -98,6 +98,10 @@ def check(host):
         connection.drop(host.target())
         remote.forget(host.target())
         raise
+    # Facts a sync extension keeps in capabilities (reachability's ip_forward) survive a check.
+    stored = Host.objects.filter(pk=host.pk).values_list("capabilities", flat=True).first() or {}
+    if "ip_forward" in stored:
+        facts["capabilities"] = {**facts["capabilities"], "ip_forward": stored["ip_forward"]}
     Host.objects.filter(pk=host.pk).update(**facts)
     for key, value in facts.items():
         setattr(host, key, value)

@@ -5,3 +5,10 @@ class ReachabilityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reachability"
     verbose_name = "Reachability"
+
+    def ready(self):
+        from hosts.services import SYNC_EXTENSIONS
+
+        from . import services
+
+        SYNC_EXTENSIONS.append(services.read_ip_forwarding)

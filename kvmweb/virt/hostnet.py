@@ -118,6 +118,12 @@ def _routes(ipr):
     return by_oif
 
 
+def ip_forwarding():
+    """net.ipv4.ip_forward of the host's network namespace: True when it routes."""
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        return f.read().strip() == "1"
+
+
 def nft_ruleset():
     """The host's whole nftables ruleset as nft's JSON (``nft -j list ruleset``), parsed.
 

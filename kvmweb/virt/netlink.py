@@ -11,6 +11,7 @@ import threading
 
 import mitogen.core
 
+from . import hostnet as hostnet_remote
 from . import netlink_remote, remote
 from .errors import VirtError
 
@@ -76,3 +77,8 @@ class NetlinkStream:
 def read_counters(target):
     """{"t": epoch, "counters": {ifname: [rx_bytes, tx_bytes]}} in one round trip."""
     return remote.run(target, netlink_remote.read_counters)
+
+
+def read_ip_forwarding(target):
+    """Whether the host forwards IPv4 (net.ipv4.ip_forward), in one round trip."""
+    return remote.run(target, hostnet_remote.ip_forwarding)

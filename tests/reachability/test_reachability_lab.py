@@ -82,6 +82,10 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
     kernel_initrd = build_tiny_linux("/var/cache/kvmweb-lab")
     kvm1, _ = add_lab_host(admin_api, h1)
     kvm2, _ = add_lab_host(admin_api, h2)
+    for host, lab in ((kvm1, h1), (kvm2, h2)):  # the sync read IP forwarding (a NAT network is on)
+        host.refresh_from_db()
+        assert host.capabilities["ip_forward"] is (
+            lab_run(lab, "cat", "/proc/sys/net/ipv4/ip_forward").strip() == "1") is True
     try:
         log2 = boot(h2, "rg2", {"type": "direct", "source": "eth0", "mode": "bridge",
                                 "mac": "52:54:00:79:00:02"}, [h2.address, h1.address],
@@ -111,6 +115,7 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
         answer = ask(admin_api, rg1, f"vm:{kvm2.pk}:{rg2.uuid}")
         assert (answer["forward"], answer["backward"]) == (True, False), answer
         assert "nat-inbound" in codes(answer)
+        assert not any("IP forwarding assumed" in a for a in answer["assumptions"])
         answer = ask(admin_api, rg2, "kvm2")
         assert answer["verdict"] == "unreachable" and codes(answer) == {"macvtap-own-host"}
         answer = ask(admin_api, rg2, "kvm1")
