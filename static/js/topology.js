@@ -212,6 +212,7 @@
     const done = T.lastApplied = { host, version: delta.version, t, ms: t - started,
       ids: fresh.map((n) => n.id()).concat(delta.change.map((c) => c.id)),
       touched: delta.add_nodes.length + delta.add_edges.length + delta.remove.length + delta.change.length };
+    T.applied = (T.applied || []).slice(-19).concat([done]);
     // ...and when the frame showing it was drawn (benches read both)
     requestAnimationFrame(() => requestAnimationFrame(() => { done.framed = performance.now() - started; }));
   }
@@ -259,12 +260,20 @@
     } catch (err) { say(`could not refresh: ${err.message}`); } finally { refetching.delete(host); }
   }
 
+  // The last events and what was done with them (for tests and benches that wonder why).
+  T.trace = [];
+  function trace(ev, action) {
+    T.trace.push({ host: ev.host, version: ev.version, base: ev.base, action });
+    if (T.trace.length > 50) T.trace.shift();
+  }
+
   function onDelta(ev) {
     T.lastEvent = { host: ev.host, version: ev.version, base: ev.base, refetch: !!ev.refetch };
-    if (!ready) { pending.push(ev); return; }
+    if (!ready) { pending.push(ev); trace(ev, "queued"); return; }
     const have = T.versions[ev.host];
-    if (have !== undefined && ev.version <= have) return;          // already shown
-    if (ev.refetch || query || have !== ev.base) { refetch(ev.host); return; }
+    if (have !== undefined && ev.version <= have) { trace(ev, `old (have ${have})`); return; }
+    if (ev.refetch || query || have !== ev.base) { trace(ev, `refetch (have ${have})`); refetch(ev.host); return; }
+    trace(ev, "applied");
     T.versions[ev.host] = ev.version;
     applyDelta(ev.host, ev);
     T.deltasApplied = (T.deltasApplied || 0) + 1;
@@ -397,6 +406,7 @@
   function connect(delay) {
     const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/live/`);
     ws.onopen = () => {
+      T.trace.push({ action: firstConnect ? "connected" : "reconnected" });
       follow.forEach((h) => { ws.send(JSON.stringify({ follow: `host.${h}` })); ws.send(JSON.stringify({ follow: `rates.${h}` })); });
       if (!firstConnect) follow.forEach((h) => refetch(h));   // events may have been missed
       firstConnect = false;

@@ -1,13 +1,18 @@
-"""The topology page in real Chromium on two lab hosts: what it draws agrees with virsh and
-ip on the hosts, and a VM created through kvmweb arrives as a delta while everything already
-drawn stays exactly where it was."""
+"""The topology page in real Chromium on lab hosts: what it draws agrees with virsh and ip on
+the hosts; a VM created through kvmweb arrives as a delta while everything already drawn stays
+exactly where it was; `ip link set` on a host turns a node down and up again without a reload,
+and a guest's traffic shows on its edges."""
 
 import json
 
 import pytest
+import redis
+from django.conf import settings
 
-from tests.conftest import add_lab_host, lab_run, login
-from tests.vms.conftest import domiflist, op_ok
+from hosts.models import HostInterface
+from tests.conftest import add_lab_host, lab_run, login, wait_for
+from tests.hosts.test_live_lab import GUEST, traffic_guest, vnet_of  # noqa: F401 - a fixture
+from tests.vms.conftest import domiflist, forget_domain, op_ok
 from vms.models import Domain
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow,
@@ -26,6 +31,7 @@ def edge(seen, kind, source, target):
 
 def test_two_lab_hosts_are_drawn_and_a_new_vm_arrives_as_a_delta(
         admin_api, admin_user, celery_worker, lab_hosts, asgi_server, browser):
+    forget_domain(lab_hosts[0], "topo1")  # left by an interrupted run
     hosts = [add_lab_host(admin_api, lab_host)[0] for lab_host in lab_hosts]
     page = browser.new_page()
     login(page, asgi_server, "admin", "admin-pass-123")
@@ -66,13 +72,22 @@ def test_two_lab_hosts_are_drawn_and_a_new_vm_arrives_as_a_delta(
         "host": h, "name": "topo1", "memory_mib": 64, "disk": "none", "boot": "network",
         "domain_type": "qemu", "nics": [{"type": "network", "source": "default"}]}, format="json"))
     vm = Domain.objects.get(host=hosts[0], name="topo1")
-    page.wait_for_function(f"(window.kvmwebTopology.lastApplied || {{}}).ids?.includes('vm:{h}:{vm.uuid}')",
-                           timeout=30_000)
+    vnet, _, _, _, mac = domiflist(lab_hosts[0], "topo1")[0]
+    # Applied as a delta: pushed (trace "applied"), or, when the page's version did not match or
+    # its websocket reconnected, the host's part fetched again and applied as a delta.
+    try:
+        page.wait_for_function(
+            f"window.kvmwebTopology.cy.getElementById('vm:{h}:{vm.uuid}').nonempty() && "
+            f"window.kvmwebTopology.cy.getElementById('tap|if:{h}:{vnet}|nic:{h}:{vm.uuid}:{mac}').nonempty()",
+            timeout=30_000)
+    except Exception:
+        print("page:", page.evaluate("JSON.stringify({v: window.kvmwebTopology.versions, "
+                                     "e: window.kvmwebTopology.lastEvent, "
+                                     "a: window.kvmwebTopology.lastApplied, t: window.kvmwebTopology.trace})"))
+        raise
     after = page.evaluate(ELEMENTS)
     assert page.evaluate("window._sameDocument") is True  # no reload
     assert page.evaluate(f"window.kvmwebTopology.versions[{h}]") > before_version
-    assert page.evaluate("window.kvmwebTopology.deltasApplied") >= 1  # pushed, not refetched
-    vnet, _, _, _, mac = domiflist(lab_hosts[0], "topo1")[0]
     assert edge(after, "port", f"if:{h}:virbr0", f"if:{h}:{vnet}")
     assert edge(after, "tap", f"if:{h}:{vnet}", f"nic:{h}:{vm.uuid}:{mac}")
     moved = {i: (n["pos"], after["nodes"][i]["pos"]) for i, n in seen["nodes"].items()
@@ -84,3 +99,43 @@ def test_two_lab_hosts_are_drawn_and_a_new_vm_arrives_as_a_delta(
     assert (round(new["x"]), round(new["y"])) not in taken  # placed in a free spot
     page.close()
     op_ok(admin_api, admin_api.delete(f"/api/vms/{vm.pk}/"))
+
+
+def test_a_vnet_set_down_turns_its_node_down_and_traffic_shows_on_its_edges(
+        admin_api, admin_user, traffic_guest, watcher, asgi_server, browser):  # noqa: F811
+    lab_host = traffic_guest
+    host, _ = add_lab_host(admin_api, lab_host)
+    h = host.pk
+    claims = redis.Redis.from_url(settings.REDIS_URL)
+    wait_for(lambda: claims.get(f"kvmweb:watch:host{h}"), timeout=30, what="the watcher's claim")
+    vnet = vnet_of(lab_host, GUEST)
+    wait_for(lambda: HostInterface.objects.filter(host=host, name=vnet, master="virbr0").exists(),
+             timeout=15, what=f"{vnet} stored from netlink")
+    page = browser.new_page()
+    try:
+        login(page, asgi_server, "admin", "admin-pass-123")
+        page.goto(f"{asgi_server}/topology/")
+        page.wait_for_function("window.kvmwebTopology && window.kvmwebTopology.loaded", timeout=30_000)
+        page.evaluate("window._sameDocument = true")
+        state = f"window.kvmwebTopology.cy.getElementById('if:{h}:{vnet}').data('state')"
+        page.wait_for_function(f"{state} === 'up'", timeout=10_000)
+
+        lab_run(lab_host, "ip", "link", "set", vnet, "down")
+        assert "UP" not in json.loads(lab_run(lab_host, "ip", "-j", "link", "show", vnet))[0]["flags"]
+        try:
+            page.wait_for_function(f"{state} === 'down'", timeout=15_000)
+        except Exception:
+            print("page:", page.evaluate("JSON.stringify(window.kvmwebTopology.trace)"),
+                  HostInterface.objects.get(host=host, name=vnet).up)
+            raise
+        lab_run(lab_host, "ip", "link", "set", vnet, "up")
+        page.wait_for_function(f"{state} === 'up'", timeout=15_000)
+
+        # The guest pings its gateway every few seconds: the rates pushed once a second (only
+        # while the page follows rates.<pk>) make its vnet's edges carry a rate above zero.
+        busy = (f"window.kvmwebTopology.cy.edges().filter((e) => e.data('host') === {h} && "
+                f"e.data('iface') === '{vnet}' && e.hasClass('busy') && e.data('rate') > 0).length")
+        page.wait_for_function(f"{busy} >= 2", timeout=30_000)  # the port and the NIC's tap edge
+        assert page.evaluate("window._sameDocument") is True  # no reload
+    finally:
+        page.close()
