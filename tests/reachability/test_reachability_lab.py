@@ -1,6 +1,7 @@
 """kvmweb's verdicts against real packets, on the two lab hosts with two tiny guests (few and
 reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over kvm2's eth0
-(a LAN lease). The guests print their own pings on their serial consoles; the hosts ping with
+(a LAN lease), then rg3 on a routed network kvmweb creates on kvm1, before and after the route
+kvmweb suggests. The guests print their own pings on their serial consoles; the hosts ping with
 `ping`. Every verdict must match what the packets did, in both directions, and each blocked
 direction must name its cause."""
 
@@ -13,12 +14,13 @@ import pytest
 from kvmweb.lab import build_tiny_linux, lab_exec, tiny_linux_domain_xml
 from tests.conftest import LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for
 from tests.hostnet.conftest import lab_reset  # noqa: F401 - fixture
-from tests.vms.conftest import refresh
+from tests.vms.conftest import op_ok, refresh
 from vms.models import Domain
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 NAT = ipaddress.ip_network("192.168.122.0/24")
+ROUTED = ipaddress.ip_network("10.79.17.0/24")  # inside kvm1's namespace only
 
 
 def console(path):
@@ -121,7 +123,36 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
         answer = ask(admin_api, rg2, "kvm1")
         assert answer["verdict"] == "reachable", answer
         assert answer["hops"][-1] == f"host:{kvm1.pk}" and f"if:{kvm2.pk}:eth0" in answer["hops"]
+
+        # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
+        # replies go to its default gateway, which has no route back. Then the fix kvmweb
+        # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
+        lab_run(h2, "virsh", "destroy", "rg2")  # at most two guests at once
+        op_ok(admin_api, admin_api.post("/api/networks/", {
+            "host": kvm1.pk, "name": "rnet", "kind": "route", "subnet": str(ROUTED)},
+            format="json"))
+        log3 = boot(h1, "rg3", {"type": "network", "source": "rnet",
+                                "mac": "52:54:00:79:00:03"}, [h2.address], kernel_initrd)
+        ip3 = lease(log3, ROUTED)
+        assert not guest_pinged(log3, h2.address) and not host_pings(h2, ip3)
+        refresh(admin_api, kvm1)
+        rg3 = Domain.objects.get(host=kvm1, name="rg3")
+        answer = ask(admin_api, rg3, "kvm2")
+        assert answer["verdict"] == "unreachable" and codes(answer) == {"no-route-back"}, answer
+        fix = answer["causes"][0]["fixes"][0]
+        assert fix["detail"] == f"ip route add {ROUTED} via {h1.address}"
+        lab_run(h2, "ip", "route", "add", str(ROUTED), "via", h1.address)
+        mark = len(console(log3))
+        wait_for(lambda: f"KVMWEB-PING {h2.address} ok" in console(log3)[mark:], 90,
+                 interval=0.5, what="rg3's ping of kvm2 after the route")
+        assert host_pings(h2, ip3)
+        op_ok(admin_api, admin_api.post(f"/api/hosts/{kvm2.pk}/sync/"))  # kvm2's routes
+        answer = ask(admin_api, rg3, "kvm2")
+        assert answer["verdict"] == "reachable" and not answer["causes"], answer
     finally:
-        for lab, name in ((h1, "rg1"), (h2, "rg2")):
+        for lab, name in ((h1, "rg1"), (h2, "rg2"), (h1, "rg3")):
             lab_run(lab, "virsh", "destroy", name, check=False)
             lab_run(lab, "virsh", "undefine", name, check=False)
+        lab_run(h1, "virsh", "net-destroy", "rnet", check=False)
+        lab_run(h1, "virsh", "net-undefine", "rnet", check=False)
+        lab_run(h2, "ip", "route", "del", str(ROUTED), check=False)
