@@ -55,6 +55,17 @@ def wait_text(frame, pattern, timeout=90):
                     what=f"{pattern!r} in the terminal")
 
 
+def console_frame(page, timeout=30):
+    """The Console tab's frame once it has loaded the console page. page.frames changes only
+    while Playwright is called, so wait with page.wait_for_timeout, never a plain sleep."""
+    for _ in range(int(timeout / 0.2)):
+        frame = next((f for f in page.frames if "/consoles/" in f.url), None)
+        if frame is not None:
+            return frame
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the console frame did not load within {timeout}s")
+
+
 def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
         admin_api, admin_user, celery_worker, lab_hosts, asgi_server, browser, tiny_linux):
     lab_host = lab_hosts[0]
@@ -71,8 +82,7 @@ def test_serial_console_boot_lines_typing_and_a_dropped_websocket(
     page.goto(f"{asgi_server}/vms/{vm.pk}/")
     page.click("#console-tab")
     page.wait_for_selector("#console-frame[src]")
-    frame = wait_for(lambda: next((f for f in page.frames if "/consoles/" in f.url), None), 10,
-                     what="the console frame")
+    frame = console_frame(page)
     frame.wait_for_function("() => window.kvmwebConsole && window.kvmwebConsole.connected", timeout=30_000)
     row = page.wait_for_selector("#console-sessions tbody tr", timeout=10_000)
     assert "admin" in row.text_content() and "serial" in row.text_content()
