@@ -68,14 +68,14 @@ def test_link_changes_and_rates_show_live_without_reload(
     lab_run(lab_host, "ip", "link", "add", "kvtest0", "type", "veth", "peer", "name", "kvtest1")
     try:
         wait_for(lambda: HostInterface.objects.filter(host=host, name="kvtest0", kind="veth").exists(),
-                 timeout=5, interval=0.1, what="kvtest0 added")
+                 timeout=15, interval=0.1, what="kvtest0 added")
         lab_run(lab_host, "ip", "link", "set", "kvtest0", "master", "virbr0")
         wait_for(lambda: HostInterface.objects.filter(host=host, name="kvtest0", master="virbr0").exists(),
-                 timeout=5, interval=0.1, what="kvtest0 enslaved to virbr0")
+                 timeout=15, interval=0.1, what="kvtest0 enslaved to virbr0")
     finally:
         lab_run(lab_host, "ip", "link", "del", "kvtest0", check=False)
     wait_for(lambda: not HostInterface.objects.filter(host=host, name__startswith="kvtest").exists(),
-             timeout=5, interval=0.1, what="the kvtest veth pair removed")
+             timeout=15, interval=0.1, what="the kvtest veth pair removed")
 
     # The sync read the NAT network's firewall rules by itself (no "Read again" needed).
     default = Network.objects.get(host=host, name="default")
@@ -106,11 +106,11 @@ def test_link_changes_and_rates_show_live_without_reload(
         # A vnet set down on the host: the database and the open page follow within seconds.
         lab_run(lab_host, "ip", "link", "set", vnet, "down")
         assert "UP" not in link_is(lab_host, vnet)["flags"]
-        wait_for(lambda: not HostInterface.objects.get(host=host, name=vnet).up, timeout=5,
+        wait_for(lambda: not HostInterface.objects.get(host=host, name=vnet).up, timeout=15,
                  interval=0.1, what=f"{vnet} stored down")
-        page.wait_for_selector(f'{row}[data-up="down"]', timeout=5000)
+        page.wait_for_selector(f'{row}[data-up="down"]', timeout=15000)
         lab_run(lab_host, "ip", "link", "set", vnet, "up")
-        page.wait_for_selector(f'{row}[data-up="up"]', timeout=5000)
+        page.wait_for_selector(f'{row}[data-up="up"]', timeout=15000)
         assert HostInterface.objects.get(host=host, name=vnet).up
 
         # The guest pings every 3 s: its vnet's rate is above zero in the per-second messages,
