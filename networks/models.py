@@ -42,6 +42,22 @@ class Network(models.Model):
         """The Operation target naming this network (also its per-object lock)."""
         return f"network:{self.name}"
 
+    def mtu_mismatch(self):
+        """A sentence when the MTUs of this network's bridge and its ports (vnetN, the uplink)
+        differ: frames larger than the smallest are dropped without a word. "" when they agree."""
+        from hosts.models import HostInterface
+
+        if not self.bridge:
+            return ""
+        rows = sorted(HostInterface.objects.filter(host_id=self.host_id, mtu__isnull=False)
+                      .filter(models.Q(name=self.bridge) | models.Q(master=self.bridge))
+                      .values_list("name", "mtu"))
+        if len({mtu for _, mtu in rows}) < 2:
+            return ""
+        return ("MTUs differ on " + self.bridge + " (" + ", ".join(f"{n} {m}" for n, m in rows)
+                + "): small packets such as pings pass, larger frames are dropped without a "
+                "word. Give them all the same MTU.")
+
     def attached_nics(self):
         """VM NICs on this host that use this network (type network, source = our name)."""
         from vms.models import DomainInterface

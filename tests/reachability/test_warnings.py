@@ -75,3 +75,18 @@ def test_the_network_form_says_who_reaches_whom(admin_user, synced_host):
     for line in ("nothing outside can start a connection in", "not this host",
                  "once the LAN router has a route"):
         assert line in page
+
+
+def test_the_network_page_warns_when_mtus_differ_on_its_bridge(admin_user, synced_host):
+    from networks.models import Network
+
+    default = Network.objects.get(host=synced_host, name="default")
+    HostInterface.objects.filter(host=synced_host, name="virbr0").update(mtu=1500)
+    HostInterface.objects.create(host=synced_host, name="vnet0", kind="tun/tap", master="virbr0",
+                                 mtu=1500)
+    client = Client()
+    client.force_login(admin_user)
+    assert 'id="mtu-warning"' not in client.get(f"/networks/{default.pk}/").content.decode()
+    HostInterface.objects.filter(host=synced_host, name="vnet0").update(mtu=9000)
+    page = client.get(f"/networks/{default.pk}/").content.decode()
+    assert 'id="mtu-warning"' in page and "virbr0 1500, vnet0 9000" in page
