@@ -233,7 +233,7 @@ def browser_figures(base, user, rounds, screenshot, serve):
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    out = {"paint": [], "delta": [], "delta_e2e": [], "redraw": []}
+    out = {"paint": [], "delta": [], "delta_e2e": [], "redraw": [], "parts": None}
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path="/usr/bin/chromium",
                                       args=["--no-sandbox", "--disable-gpu"])
@@ -248,6 +248,7 @@ def browser_figures(base, user, rounds, screenshot, serve):
             page.wait_for_function("window.kvmwebTopology && window.kvmwebTopology.firstPaint",
                                    timeout=60000)
             out["paint"].append(page.evaluate("window.kvmwebTopology.firstPaint") / 1000)
+            out["parts"] = page.evaluate("[window.kvmwebTopology.fetchMs, window.kvmwebTopology.drawn]")
         page.wait_for_timeout(1000)  # the websocket follows every host
         host = Host.objects.order_by("pk").first()
         for r in range(rounds):
@@ -265,6 +266,10 @@ def browser_figures(base, user, rounds, screenshot, serve):
                 page.wait_for_function("window.kvmwebTopology.lastApplied.framed")
                 applied = page.evaluate(
                     "window.kvmwebTopology.applied.filter((a) => a.touched >= 60).pop()")
+                if applied is None:
+                    print("no apply of >= 60 elements:", page.evaluate(
+                        "JSON.stringify(window.kvmwebTopology.trace.slice(-10))"))
+                    continue
                 out["delta"].append((applied["ms"], applied["framed"], applied["touched"]))
         # Baseline: what polling the whole graph costs the page each time (Horizon's way).
         page.evaluate("fetch('/api/topology/').then((r) => r.json()).then((d) => { window._all = d; })")
@@ -320,6 +325,9 @@ def main():
         ("one host's delta after a change (refresh)", ms(s["one_host_delta"]), ""),
         ("first paint in Chromium, median of runs", ms(statistics.median(b["paint"])), "goal < 1.5 s"),
     ]
+    fetch_ms, drawn = b["parts"]
+    rows.append(("  of which: fetch / layout / add + style (last run)",
+                 f"{fetch_ms:.0f} / {drawn['layoutMs']:.0f} / {drawn['addMs']:.0f} ms", ""))
     d_apply = statistics.median(x[0] for x in b["delta"]) / 1000
     d_frame = statistics.median(x[1] for x in b["delta"]) / 1000
     r_apply = statistics.median(x[0] for x in b["redraw"]) / 1000

@@ -149,6 +149,8 @@ def load(host_ids):
         "model"))
     addresses = addresses_by_mac((host, mac) for _, host, mac, *_ in rows)
     for dom_pk, host, mac, typ, source, mode, target, link_state, nic_model in rows:
+        if dom_pk not in uuids:
+            continue  # its VM was stored after the VMs were read: the next publish has both
         model.nics.append(NicRec(
             host=host, vm_uuid=uuids[dom_pk], mac=mac, type=typ, source=source, mode=mode,
             target=target, link_state=link_state, model=nic_model,

@@ -212,7 +212,7 @@
     const done = T.lastApplied = { host, version: delta.version, t, ms: t - started,
       ids: fresh.map((n) => n.id()).concat(delta.change.map((c) => c.id)),
       touched: delta.add_nodes.length + delta.add_edges.length + delta.remove.length + delta.change.length };
-    T.applied = (T.applied || []).slice(-19).concat([done]);
+    T.applied = (T.applied || []).slice(-99).concat([done]);
     // ...and when the frame showing it was drawn (benches read both)
     requestAnimationFrame(() => requestAnimationFrame(() => { done.framed = performance.now() - started; }));
   }
@@ -418,14 +418,18 @@
 
   // -- first paint -------------------------------------------------------------------------------
   function drawAll(data) {
+    const t0 = performance.now();
     const nodes = data.nodes.map((n) => n.data), edges = data.edges.map((e) => e.data);
     const pos = layoutAll(nodes, edges);
+    const t1 = performance.now();
     parts.clear();
     cy.batch(() => {
       cy.elements().remove();
       // Members of a closed group wait (hidden) where their group is until it is opened.
       const at = (d) => pos[d.id] || pos[d.group] || { x: 0, y: 0 };
-      cy.add(data.nodes.map((n) => ({ group: "nodes", data: n.data, position: at(n.data) })));
+      // Hidden from the start (styled once): members of groups that are not open.
+      const closed = (d) => d.group && pos[d.group] && !expanded.has(d.group) ? "member-hidden" : "";
+      cy.add(data.nodes.map((n) => ({ group: "nodes", data: n.data, position: at(n.data), classes: closed(n.data) })));
       cy.add(data.edges.map((e) => ({ group: "edges", data: e.data })));
       cy.nodes().forEach((n) => { if (pos[n.id()]) n.scratch("_placed", true); });
       data.nodes.forEach((n) => { if (n.data.host !== null) own(n.data.host, n.data.id); });
@@ -435,12 +439,15 @@
     });
     edgeIndex = null;
     cy.fit(cy.elements(":visible"), 30);
+    T.drawn = { layoutMs: t1 - t0, addMs: performance.now() - t1 };
   }
   T.applyDelta = applyDelta;
   T.redrawAll = drawAll;   // the bench's baseline: throw everything away, lay it all out again
 
   connect(1000);
+  const asked = performance.now();
   fetchGraph("").then((data) => {
+    T.fetchMs = performance.now() - asked;
     Object.entries(data.versions).forEach(([h, v]) => { T.versions[h] = v; });
     drawAll(data);
     ready = true;

@@ -64,6 +64,18 @@ def test_two_lab_hosts_are_drawn_and_a_new_vm_arrives_as_a_delta(
         assert edge(seen, "lan", f"lan:{subnet}", f"if:{h}:eth0")
     assert not [n for n in seen["nodes"] if n.startswith("lan:192.168.122")]  # virbr0s are no LAN
 
+    # Find by name; the path between the two pxe1 NICs crosses both hosts through the LAN.
+    page.fill("#topo-search", "pxe1")
+    assert page.evaluate("window.kvmwebTopology.cy.nodes('.match').length") == 2
+    nics = [n for n, d in seen["nodes"].items() if d["kind"] == "nic"]
+    page.click("#topo-path")
+    for nic in nics:
+        page.evaluate(f"window.kvmwebTopology.cy.getElementById('{nic}').emit('tap')")
+    page.wait_for_function("(window.kvmwebTopology.lastPath || []).length > 0")
+    lit = page.evaluate("window.kvmwebTopology.cy.elements('.path').map((e) => e.id())")
+    assert set(nics) <= set(lit) and any(i.startswith("lan:") for i in lit)
+    page.click("#topo-path")  # path mode off again
+
     # A VM created through kvmweb: a delta, and nothing already drawn moves.
     page.evaluate("window._sameDocument = true")
     h = hosts[0].pk
