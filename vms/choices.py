@@ -6,6 +6,9 @@ NIC_TYPES = [("network", "virtual network"), ("bridge", "host bridge"), ("direct
 NIC_MODELS = ["virtio", "e1000", "e1000e", "rtl8139"]
 MACVTAP_MODES = ["bridge", "vepa", "private", "passthrough"]
 LINK_STATES = ["up", "down"]
+# Domain.state: kvmweb.virt.inventory.DOMAIN_STATES's words for libvirt's domain states.
+STATES = ["nostate", "running", "blocked", "paused", "shutting down", "shut off", "crashed",
+          "suspended"]
 
 BOOT_CHOICES = [("network", "network (PXE)"), ("hd", "disk"), ("cdrom", "ISO (CD-ROM)"),
                 ("kernel", "kernel + initrd")]

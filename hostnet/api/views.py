@@ -1,59 +1,83 @@
-"""API: /api/hostnet/<host>/ (interface tree), POST /api/hostnet/<host>/<action>/ (validate, then
-202 + the Operation), POST /api/hostnet/<host>/<action>/plan/ (the plan only, nothing enqueued)."""
+"""API: /api/hostnet/<host>/ (interface tree); per action, POST /api/hostnet/<host>/<action>/
+(validate, then 202 + the Operation) and POST /api/hostnet/<host>/<action>/plan/ (the plan
+only, nothing enqueued). Each action has its own body serializer (hostnet.api.serializers)."""
 
 from django.db import transaction
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from ..access import require_change_host_network, visible_host_networks
-from operations.api.serializers import OperationSerializer
-
 from .. import plans, services, tree
+from ..access import require_change_host_network, visible_host_networks
+from .serializers import (ACTION_SERIALIZERS, ChangeStartedSerializer, HostTreeSerializer,
+                          PlanSerializer)
 
 
 class HostNetworkViewSet(viewsets.GenericViewSet):
     """Host networking: Linux bridges, VLANs, bonds, MTU, up/down, addresses and port moves,
     applied with an on-host automatic rollback unless kvmweb proves it still reaches the host.
-    Actions: bridge_create, bridge_delete, vlan_create, bond_create, mtu, link_state, addresses,
-    port_move. Common fields: timeout (s, default 10), persist (default true), force ("I know":
-    lifts only the management-path checks)."""
+    Every action also has a `plan/` twin that answers the plan without enqueuing anything."""
 
     permission_classes = [permissions.IsAuthenticated]
+    serializer_class = HostTreeSerializer
     lookup_value_regex = r"\d+"
+    host_action = None  # set per endpoint (see _endpoint below)
 
     def get_queryset(self):
         return visible_host_networks(self.request.user)
+
+    def get_serializer_class(self):
+        return ACTION_SERIALIZERS.get(self.host_action, HostTreeSerializer)
 
     def retrieve(self, request, pk=None):
         host = self.get_object()
         return Response({"host": host.pk, "name": host.name,
                          "interfaces": tree.as_data(tree.build(host, request.user))})
 
-    def _plan(self, request, host, action):
-        if action not in plans.ACTIONS:
-            raise ValidationError({"action": f"unknown action; one of {', '.join(plans.ACTIONS)}"})
+    def _plan(self, request):
+        host = self.get_object()
         require_change_host_network(request.user)
-        params = dict(request.data)
-        force = bool(params.pop("force", False))
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        params = dict(body.validated_data)
+        force = params.pop("force")
+        params = {k: v for k, v in params.items() if v not in (None, "")}
         try:
-            return params, force, plans.build(action, params, services.read_model(host),
-                                              host.address, force=force)
+            plan = plans.build(self.host_action, params, services.read_model(host),
+                               host.address, force=force)
         except plans.PlanError as exc:
             raise ValidationError({k: [v] for k, v in exc.errors.items()}) from exc
+        return host, params, force, plan
 
-    @action(detail=True, methods=["post"], url_path=r"(?P<action_name>[a-z_]+)")
-    def change(self, request, pk=None, action_name=None):
-        host = self.get_object()
-        params, force, plan = self._plan(request, host, action_name)
+    def _change(self, request):
+        host, params, force, plan = self._plan(request)
         with transaction.atomic():
-            op = services.start(request.user, host, action_name, params, force=force)
-        data = OperationSerializer(op, context=self.get_serializer_context()).data
+            op = services.start(request.user, host, self.host_action, params, force=force)
+        data = ChangeStartedSerializer(op, context=self.get_serializer_context()).data
         return Response({**data, "plan": plan}, status=status.HTTP_202_ACCEPTED)
 
-    @action(detail=True, methods=["post"], url_path=r"(?P<action_name>[a-z_]+)/plan")
-    def plan(self, request, pk=None, action_name=None):
-        host = self.get_object()
-        _, _, plan = self._plan(request, host, action_name)
-        return Response(plan)
+
+def _endpoint(name, label, body, plan_only):
+    """One action's change endpoint (or its plan/ twin), documented with the action's body."""
+    path = f"{name}/plan" if plan_only else name
+
+    def endpoint(self, request, pk=None):
+        if plan_only:
+            return Response(self._plan(request)[3])
+        return self._change(request)
+
+    endpoint.__name__ = path.replace("/", "_")
+    endpoint = extend_schema(
+        summary=f"{label}: the plan only, nothing enqueued" if plan_only else label,
+        request=body, operation_id=f"hostnet_{endpoint.__name__}",
+        responses={200: PlanSerializer} if plan_only else {202: ChangeStartedSerializer},
+    )(endpoint)
+    return action(detail=True, methods=["post"], url_path=path, host_action=name)(endpoint)
+
+
+for _name, _label in plans.ACTIONS.items():
+    for _plan_only in (False, True):
+        _view = _endpoint(_name, _label, ACTION_SERIALIZERS[_name], _plan_only)
+        setattr(HostNetworkViewSet, _view.__name__, _view)

@@ -1,4 +1,7 @@
+from django.db import models
 from rest_framework import serializers
+
+from kvmweb.api_fields import StrictCharField
 
 from operations.api.serializers import OperationSerializer
 
@@ -6,6 +9,8 @@ from ..models import Host, HostInterface
 
 
 class HostSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: StrictCharField}
     url = serializers.HyperlinkedIdentityField(view_name="api:host-detail")
     networks = serializers.IntegerField(read_only=True, source="network_count")
     domains = serializers.IntegerField(read_only=True, source="domain_count")

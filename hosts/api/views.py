@@ -5,6 +5,7 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from kvmweb.api_schema import conflict
 from operations.api.serializers import OperationSerializer
 
 from .. import rates, services
@@ -67,7 +68,8 @@ class HostViewSet(viewsets.ModelViewSet):
             host.refresh_from_db()
             services.add_host(self.request.user, host)
 
-    @extend_schema(request=None, responses=OperationSerializer)
+    @extend_schema(request=None, responses={
+        202: OperationSerializer, 409: conflict("The host cannot be synced now (say why)")})
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         host = self.get_object()
@@ -95,7 +97,7 @@ class HostViewSet(viewsets.ModelViewSet):
             "host": host.pk, "iface": iface, "seconds": rates.history_seconds(),
             "points": rates.history(host.pk, iface)}).data)
 
-    @extend_schema(request=None, responses=OperationSerializer)
+    @extend_schema(request=None, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"], url_path="scan-key")
     def scan_key(self, request, pk=None):
         host = self.get_object()
@@ -103,7 +105,7 @@ class HostViewSet(viewsets.ModelViewSet):
         return Response(OperationSerializer(op, context=self.get_serializer_context()).data,
                         status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=PinKeySerializer, responses=OperationSerializer)
+    @extend_schema(request=PinKeySerializer, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"], url_path="pin-key")
     def pin_key(self, request, pk=None):
         host = self.get_object()

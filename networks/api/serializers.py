@@ -1,4 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from kvmweb.api_fields import StrictBooleanField
 
 from hosts.access import visible_hosts
 from hosts.models import Host
@@ -132,6 +135,13 @@ class NetworkEditSerializer(SpecFields):
         return attrs
 
 
+class AttachedNICSerializer(serializers.Serializer):
+    vm = serializers.CharField()
+    mac = serializers.CharField()
+    target = serializers.CharField(allow_blank=True, help_text="the vnet device while it runs")
+    state = serializers.CharField(help_text="the VM's state")
+
+
 class NetworkSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:network-detail")
     host_name = serializers.CharField(source="host.name", read_only=True)
@@ -145,6 +155,7 @@ class NetworkSerializer(serializers.ModelSerializer):
                   "firewall", "firewall_read", "firewall_error"]
         read_only_fields = fields
 
+    @extend_schema_field(AttachedNICSerializer(many=True))
     def get_attached_nics(self, net):
         return [{"vm": n.domain.name, "mac": n.mac, "target": n.target, "state": n.domain.state}
                 for n in net.attached_nics()]
@@ -156,9 +167,16 @@ class LeaseSerializer(serializers.ModelSerializer):
         fields = ["mac", "ip", "prefix", "family", "hostname", "client_id", "expiry"]
 
 
+class FirewallSerializer(serializers.Serializer):
+    rules = serializers.ListField(child=serializers.DictField(),
+                                  help_text="the nft rules naming this network (nft -j)")
+    read = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+
+
 class AutostartSerializer(serializers.Serializer):
-    on = serializers.BooleanField()
+    on = StrictBooleanField()
 
 
 class ConfirmSerializer(serializers.Serializer):
-    confirm = serializers.BooleanField(required=False, default=False)
+    confirm = StrictBooleanField(required=False, default=False)

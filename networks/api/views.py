@@ -1,17 +1,27 @@
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from kvmweb import api_params
+from kvmweb.api_schema import conflict
 from operations.api.serializers import OperationSerializer
 
-from .. import intake, services
+from .. import choices, intake, services
 from ..access import require_change_network, require_read_firewall, visible_networks
-from .serializers import (AutostartSerializer, ConfirmSerializer, LeaseSerializer,
-                          NetworkCreateSerializer, NetworkEditSerializer, NetworkSerializer)
+from .serializers import (AttachedNICSerializer, AutostartSerializer, ConfirmSerializer,
+                          FirewallSerializer, LeaseSerializer, NetworkCreateSerializer,
+                          NetworkEditSerializer, NetworkSerializer)
+
+IN_USE = conflict("VM NICs use this network; send confirm=true to go ahead",
+                  attached_nics=AttachedNICSerializer(many=True))
+RESTARTS = conflict("The change restarts the network; send confirm=true to apply it",
+                    diff=OpenApiTypes.STR)
 
 
 class XMLTextParser(parsers.BaseParser):
@@ -28,23 +38,27 @@ def nics_in_use(network):
             for n in network.attached_nics()]
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    api_params.HOST, api_params.choice("kind", choices.KINDS, "only networks of this kind"),
+    api_params.boolean("active", "only running (true) or stopped (false) networks")]))
 class NetworkViewSet(viewsets.ModelViewSet):
     """libvirt virtual networks on every host. Changes return the Operation (202) to follow."""
 
     serializer_class = NetworkSerializer
-    parser_classes = [parsers.JSONParser, XMLTextParser, parsers.FormParser,
-                      parsers.MultiPartParser]
+    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     def get_queryset(self):
         qs = visible_networks(self.request.user).select_related("host").annotate(
             lease_count=Count("leases"))
-        params = self.request.query_params
-        if params.get("host"):
-            qs = qs.filter(host_id=params["host"])
-        if params.get("kind"):
-            qs = qs.filter(kind=params["kind"])
-        if params.get("active") in ("true", "false", "1", "0"):
-            qs = qs.filter(active=params["active"] in ("true", "1"))
+        host = api_params.int_param(self.request, "host")
+        kind = api_params.choice_param(self.request, "kind", choices.KINDS)
+        active = api_params.bool_param(self.request, "active")
+        if host is not None:
+            qs = qs.filter(host_id=host)
+        if kind is not None:
+            qs = qs.filter(kind=kind)
+        if active is not None:
+            qs = qs.filter(active=active)
         return qs
 
     def _op(self, op, extra=None, code=status.HTTP_202_ACCEPTED):
@@ -67,7 +81,8 @@ class NetworkViewSet(viewsets.ModelViewSet):
                                          autostart=data.get("autostart", True), team=data["team"])
         return self._op(op, {"warnings": result.warnings})
 
-    @extend_schema(request=NetworkEditSerializer, responses={202: OperationSerializer})
+    @extend_schema(request=NetworkEditSerializer,
+                   responses={202: OperationSerializer, 409: RESTARTS})
     def update(self, request, *args, **kwargs):
         network = self._changeable()
         body = NetworkEditSerializer(data=request.data, partial=True,
@@ -76,8 +91,22 @@ class NetworkViewSet(viewsets.ModelViewSet):
         return self._apply_edit(network, body.validated_data["intake"],
                                 body.validated_data.get("confirm", False))
 
+    @extend_schema(request=NetworkEditSerializer,
+                   responses={202: OperationSerializer, 409: RESTARTS})
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
+
+    def _confirmed(self):
+        """confirm=true in the body or the query string (a bad value is a 400)."""
+        body = ConfirmSerializer(data=self._body())
+        body.is_valid(raise_exception=True)
+        return body.validated_data["confirm"] or bool(
+            api_params.bool_param(self.request, "confirm"))
+
+    def _body(self):
+        if not isinstance(self.request.data, dict):
+            raise ValidationError({"non_field_errors": ["send a JSON object"]})
+        return self.request.data
 
     def _apply_edit(self, network, result, confirm):
         edit = intake.edit_plan(network, result.xml)
@@ -94,11 +123,11 @@ class NetworkViewSet(viewsets.ModelViewSet):
                                 xml=result.xml)
         return self._op(op, {"diff": edit["diff"], "warnings": result.warnings})
 
-    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer})
+    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer, 409: IN_USE},
+                   parameters=[api_params.boolean("confirm", "delete even though VM NICs use it")])
     def destroy(self, request, *args, **kwargs):
         network = self._changeable()
-        confirm = str(request.data.get("confirm", request.query_params.get("confirm", ""))
-                      ).lower() in ("1", "true", "yes", "on")
+        confirm = self._confirmed()
         in_use = nics_in_use(network)
         if in_use and not confirm:
             return Response({"detail": f"{len(in_use)} VM NIC(s) use {network.name}; they lose "
@@ -120,12 +149,12 @@ class NetworkViewSet(viewsets.ModelViewSet):
     def start(self, request, pk=None):
         return self._lifecycle("network.start")
 
-    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer})
+    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer, 409: IN_USE})
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         network = self._changeable()
         in_use = [n for n in nics_in_use(network) if n["state"] == "running"]
-        confirm = str(request.data.get("confirm", "")).lower() in ("1", "true", "yes", "on")
+        confirm = self._confirmed()
         if in_use and not confirm:
             return Response({"detail": "running VMs use this network and lose connectivity; "
                                        "send confirm=true to stop it", "attached_nics": in_use},
@@ -139,7 +168,8 @@ class NetworkViewSet(viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         return self._lifecycle("network.autostart", on=body.validated_data["on"])
 
-    @extend_schema(request=None, responses={202: OperationSerializer})
+    @extend_schema(methods=["get"], responses=FirewallSerializer)
+    @extend_schema(methods=["post"], request=None, responses={202: OperationSerializer})
     @action(detail=True, methods=["get", "post"])
     def firewall(self, request, pk=None):
         network = self.get_object()
@@ -156,8 +186,15 @@ class NetworkViewSet(viewsets.ModelViewSet):
     def leases(self, request, pk=None):
         return Response(LeaseSerializer(self.get_object().leases.all(), many=True).data)
 
-    @extend_schema(request=NetworkEditSerializer, responses={200: str, 202: OperationSerializer})
-    @action(detail=True, methods=["get", "put"])
+    @extend_schema(methods=["get"], responses={(200, "application/xml"): OpenApiTypes.STR})
+    @extend_schema(methods=["put"],
+                   request={"application/json": NetworkEditSerializer,
+                            "application/xml": OpenApiTypes.STR},
+                   parameters=[api_params.boolean("confirm", "apply a change that restarts "
+                                                             "the network")],
+                   responses={202: OperationSerializer, 409: RESTARTS})
+    @action(detail=True, methods=["get", "put"],
+            parser_classes=[parsers.JSONParser, XMLTextParser, parsers.FormParser])
     def xml(self, request, pk=None):
         if request.method == "GET":
             network = self.get_object()
@@ -165,8 +202,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
             response["Content-Disposition"] = f'attachment; filename="{network.name}.xml"'
             return response
         network = self._changeable()
-        data = {"xml": request.data.get("xml", ""),
-                "confirm": request.data.get("confirm", request.query_params.get("confirm", False))}
+        data = {"xml": self._body().get("xml", ""), "confirm": self._confirmed()}
         body = NetworkEditSerializer(data=data, partial=True,
                                      context={**self.get_serializer_context(), "network": network})
         body.is_valid(raise_exception=True)

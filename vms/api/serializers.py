@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import addresses
@@ -32,6 +33,19 @@ class NICUpdateSerializer(serializers.Serializer):
     outbound_average = serializers.IntegerField(required=False, min_value=0)
 
 
+class AddressSerializer(serializers.Serializer):
+    ip = serializers.CharField()
+    prefix = serializers.IntegerField(allow_null=True)
+    family = serializers.CharField()
+    source = serializers.CharField(help_text="lease, agent or arp")
+    via = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class DiskPathSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    cdrom = serializers.BooleanField()
+
+
 class NICSerializer(serializers.ModelSerializer):
     addresses = serializers.SerializerMethodField()
 
@@ -40,6 +54,7 @@ class NICSerializer(serializers.ModelSerializer):
         fields = ["mac", "type", "source", "mode", "portgroup", "model", "target", "link_state",
                   "stats", "addresses"]
 
+    @extend_schema_field(AddressSerializer(many=True))
     def get_addresses(self, nic):
         found = self.context.get("addresses")
         if found is None:
@@ -60,10 +75,12 @@ class VMSerializer(serializers.ModelSerializer):
                   "persistent", "autostart", "nics", "disks"]
         read_only_fields = fields
 
+    @extend_schema_field(NICSerializer(many=True))
     def get_nics(self, vm):
         found = addresses.for_vm(vm)
         return NICSerializer(vm.nics.all(), many=True, context={**self.context, "addresses": found}).data
 
+    @extend_schema_field(DiskPathSerializer(many=True))
     def get_disks(self, vm):
         return [{"path": p, "cdrom": c} for p, c in disk_paths(vm.xml)]
 

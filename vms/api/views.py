@@ -1,21 +1,25 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hosts.access import visible_hosts
+from kvmweb import api_params
 from kvmweb.access import creating_teams
 from operations.api.serializers import OperationSerializer
 
 from .. import addresses, services
 from ..access import visible_vms
+from ..choices import STATES
 from ..models import StoragePool
 from ..validation import normalize_mac
 from .serializers import (HostRefSerializer, NICSerializer, NICSpecSerializer,
                           NICUpdateSerializer, PoolSerializer, ShutdownSerializer, VMCreateSerializer, VMSerializer)
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    api_params.HOST, api_params.choice("state", STATES, "only VMs in this state")]))
 class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """VMs (libvirt domains) on every host you can see. Changes are Operations: the answer is
     202 with the Operation; follow it at /api/operations/<id>/."""
@@ -24,11 +28,12 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
 
     def get_queryset(self):
         qs = visible_vms(self.request.user).select_related("host").prefetch_related("nics")
-        params = self.request.query_params
-        if params.get("host"):
-            qs = qs.filter(host_id=params["host"])
-        if params.get("state"):
-            qs = qs.filter(state=params["state"])
+        host = api_params.int_param(self.request, "host")
+        state = api_params.choice_param(self.request, "state", STATES)
+        if host is not None:
+            qs = qs.filter(host_id=host)
+        if state:
+            qs = qs.filter(state=state)
         return qs
 
     def _accepted(self, op):
@@ -52,13 +57,13 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         spec["nics"] = [dict(n) for n in spec.get("nics") or []]
         return self._run(services.request_create, host, spec, team)
 
-    @extend_schema(parameters=[OpenApiParameter("remove_disks", bool)],
+    @extend_schema(parameters=[api_params.boolean("remove_disks", "also delete its disk volumes")],
                    responses={202: OperationSerializer})
     def destroy(self, request, pk=None):
         """Undefine the VM (forcing it off first); with remove_disks=true also delete its disk
         volumes (listed in the VM's `disks`; CD-ROM images are kept)."""
         vm = self.get_object()
-        remove = request.query_params.get("remove_disks", "").lower() in ("1", "true", "yes")
+        remove = bool(api_params.bool_param(request, "remove_disks"))
         return self._run(services.request_delete, vm, remove)
 
     def _action(self, name):
@@ -133,7 +138,7 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         return self._run(services.request_nic_update, vm, nic, dict(body.validated_data))
 
-    @extend_schema(parameters=[OpenApiParameter("host", int)], responses=PoolSerializer(many=True))
+    @extend_schema(parameters=[api_params.HOST], responses=PoolSerializer(many=True))
     @action(detail=False, methods=["get"])
     def pools(self, request):
         """Storage pools and their volumes per host (read by the VM refresh)."""
@@ -141,6 +146,9 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         # (Pools are host facts every member of a granted team may read, like interfaces.)
         if request.query_params.get("host"):
             qs = qs.filter(host_id=request.query_params["host"])
+        host = api_params.int_param(request, "host")
+        if host is not None:
+            qs = qs.filter(host_id=host)
         return Response(PoolSerializer(qs, many=True).data)
 
     @extend_schema(request=HostRefSerializer, responses={202: OperationSerializer})

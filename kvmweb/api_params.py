@@ -1,0 +1,46 @@
+"""Query parameters of the API: read them strictly (a bad value is a 400 that says so, never a
+500 or a silently ignored filter) and document them once."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+
+MAX_ID = 2**63 - 1  # a 64-bit primary key; larger numbers name nothing (and overflow SQLite)
+HOST = OpenApiParameter("host", {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                        description="only this host's (its id)")
+
+
+def boolean(name, description):
+    return OpenApiParameter(name, OpenApiTypes.BOOL, description=description)
+
+
+def choice(name, values, description):
+    return OpenApiParameter(name, OpenApiTypes.STR, enum=list(values), description=description)
+
+
+def int_param(request, name):
+    """The whole number ``name`` in the query string, or None when it is absent or empty."""
+    values = request.query_params.getlist(name)
+    if not values or values == [""]:
+        return None
+    if len(values) > 1 or not values[0].isdigit() or int(values[0]) > MAX_ID:
+        raise ValidationError({name: ["give one whole number (an id)"]})
+    return int(values[0])
+
+
+def bool_param(request, name):
+    values = request.query_params.getlist(name)
+    if not values or values == [""]:
+        return None
+    if len(values) > 1 or values[0].lower() not in ("true", "false", "1", "0"):
+        raise ValidationError({name: ["give true or false"]})
+    return values[0].lower() in ("true", "1")
+
+
+def choice_param(request, name, values):
+    found = request.query_params.getlist(name)
+    if not found or found == [""]:
+        return None
+    if len(found) > 1 or found[0] not in values:
+        raise ValidationError({name: [f"choose one of: {', '.join(values)}"]})
+    return found[0]

@@ -1,0 +1,88 @@
+"""Rows that make the API answer with real data: two hosts with networks, leases, VMs with NICs,
+interfaces, pools and volumes. Created directly in the database, no host is ever contacted:
+their URIs point at a loopback port where nothing listens, and no worker serves the queue the
+server enqueues on."""
+
+from django.utils import timezone
+
+NAT_XML = """<network>
+  <name>{name}</name>
+  <uuid>{uuid}</uuid>
+  <forward mode='nat'/>
+  <bridge name='{bridge}' stp='on' delay='0'/>
+  <dns>
+    <host ip='{prefix}.2'><hostname>db</hostname></host>
+  </dns>
+  <ip address='{prefix}.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='{prefix}.128' end='{prefix}.254'/>
+      <host mac='52:54:00:00:01:01' name='web' ip='{prefix}.10'/>
+    </dhcp>
+  </ip>
+  <portgroup name='web'/>
+</network>"""
+
+DOMAIN_XML = """<domain type='qemu'>
+  <name>{name}</name>
+  <uuid>{uuid}</uuid>
+  <memory unit='KiB'>262144</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <interface type='network'>
+      <mac address='{mac}'/>
+      <source network='default'/>
+      <target dev='vnet{index}'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>
+</domain>"""
+
+
+def seed(owner=None):
+    """Create the rows; returns the hosts. ``owner`` (a plain user) gets no special rights."""
+    from hosts.models import Host, HostInterface
+    from networks.models import Lease, Network
+    from vms.models import Domain, DomainInterface, StoragePool, Volume
+
+    hosts = []
+    for index in (1, 2):
+        host = Host.objects.create(
+            name=f"kvm{index}", uri=f"qemu+ssh://root@127.0.0.1:{9 + index}/system",
+            host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKc8k8v5pJ2n9o0m3l4k5j6h7g8f9d0s1a2q3w4e5r6t",
+            host_key_fingerprint="SHA256:seed", status=Host.Status.ONLINE,
+            last_seen=timezone.now(), hostname=f"kvm{index}.lab", libvirt_version="9.0.0")
+        hosts.append(host)
+        for name, kind, addresses in (("lo", "loopback", ["127.0.0.1/8"]),
+                                      ("eth0", "veth", [f"10.74.0.{10 + index}/24"]),
+                                      ("br0", "bridge", []), ("virbr0", "bridge", ["192.168.122.1/24"]),
+                                      ("vnet0", "tun/tap", [])):
+            HostInterface.objects.create(
+                host=host, name=name, kind=kind, mtu=1500, state="up",
+                master="virbr0" if name == "vnet0" else "",
+                addresses=[{"family": "inet", "address": a.split("/")[0],
+                            "prefixlen": int(a.split("/")[1]), "scope": 0} for a in addresses])
+        for n, (name, bridge, prefix) in enumerate((("default", "virbr0", "192.168.122"),
+                                                    ("lab", "virbr1", f"192.168.{150 + index}"))):
+            uuid = f"1a1a1a1a-0000-4000-8000-0000000{index}00{n}"
+            net = Network.objects.create(
+                host=host, name=name, uuid=uuid, active=True, autostart=True, kind="nat",
+                bridge=bridge, subnets=[f"{prefix}.0/24"], dhcp=True,
+                xml=NAT_XML.format(name=name, uuid=uuid, bridge=bridge, prefix=prefix))
+            Lease.objects.create(network=net, mac="52:54:00:00:01:01", ip=f"{prefix}.10",
+                                 prefix=24, hostname="web", expiry=timezone.now())
+        for n in range(2):
+            uuid = f"6c1d9c1e-3f0a-4d57-9a43-7d1f3b2a{index}{n:03d}"
+            mac = f"52:54:00:00:0{index}:0{n}"
+            dom = Domain.objects.create(
+                host=host, name=f"vm{n}", uuid=uuid, state="running" if n == 0 else "shut off",
+                vcpus=1, memory_kib=262144,
+                xml=DOMAIN_XML.format(name=f"vm{n}", uuid=uuid, mac=mac, index=n))
+            DomainInterface.objects.create(domain=dom, mac=mac, type="network", source="default",
+                                           model="virtio", target=f"vnet{n}" if n == 0 else "")
+        pool = StoragePool.objects.create(host=host, name="default", uuid=f"5e5e5e5e-0000-4000-8000-00000000000{index}",
+                                          type="dir", path="/var/lib/libvirt/images", active=True,
+                                          capacity=10 << 30, allocation=1 << 30, available=9 << 30)
+        Volume.objects.create(pool=pool, name="vm0.qcow2", path="/var/lib/libvirt/images/vm0.qcow2",
+                              capacity=1 << 30, allocation=1 << 20, format="qcow2")
+    return hosts
