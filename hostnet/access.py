@@ -5,6 +5,8 @@ is for administrators, because it can cut the host (and every team's guests) off
 from hosts.access import visible_hosts
 from kvmweb.access import ADMIN, HOST_MEMBER, SIGNED_IN, Check, is_admin, require
 
+from .plans import ACTIONS
+
 
 def visible_host_networks(user):
     return visible_hosts(user)
@@ -25,8 +27,8 @@ PERMISSIONS = {
     "hostnet:change": [Check(ADMIN, action="mtu"),
                        Check(ADMIN, "POST", {"name": "eth0", "mtu": 1400}, action="mtu")],
     "api:hostnet-detail": {"GET": HOST_MEMBER},
-    "api:hostnet-change": {"POST": Check(ADMIN, data={"name": "eth0", "mtu": 1400},
-                                         action_name="mtu")},
-    "api:hostnet-plan": {"POST": Check(ADMIN, data={"name": "eth0", "mtu": 1400},
-                                       action_name="mtu")},
+    # One change endpoint and one plan/ twin per action (hostnet.api.views), all admin-only.
+    **{f"api:hostnet-{action.replace('_', '-')}{suffix}": {
+        "POST": Check(ADMIN, data={"name": "eth0", "mtu": 1400})}
+       for action in ACTIONS for suffix in ("", "-plan")},
 }
