@@ -252,10 +252,15 @@ def update_operation(op):
     net = virt.require(conn, name)
     before = virt.xml_desc(net)
     ops.report(op, "planning", progress=10, xml_before=before)
-    p = plan(before, op.params["xml"])
-    if p["restart_reasons"]:
+    # Apply only what the user changed, planned against the definition the user saw (params
+    # "base"): another user's static hosts, DNS records or portgroups added meanwhile are not
+    # in that plan, so they can never become delete steps.
+    base = op.params.get("base") or before
+    moved = plan(before, base)["restart_reasons"]
+    p = plan(base, op.params["xml"])
+    if moved or p["restart_reasons"]:
         raise VirtError("the network changed on the host since the edit was reviewed ("
-                        + "; ".join(p["restart_reasons"]) + "); review it again",
+                        + "; ".join(moved or p["restart_reasons"]) + "); review it again",
                         VirtError.INVALID, retryable=False)
     done = []
     for i, (command, section, index, fragment) in enumerate(p["live_steps"], 1):
@@ -288,6 +293,7 @@ def redefine_operation(op):
     was = op.params.get("was")
     if was is None:
         net = virt.require(conn, name)
+        _refuse_if_changed_since_planned(op, virt.xml_desc(net))
         persistent, active = virt.is_persistent(net), virt.is_active(net)
         was = {"persistent": persistent, "active": active,
                "xml": virt.xml_desc(net, inactive=persistent)}
@@ -308,6 +314,24 @@ def redefine_operation(op):
     ops.report(op, "done; reading it back", progress=85,
                xml_after=virt.xml_desc(virt.require(conn, name)))
     refresh(op, conn, name)
+
+
+def _refuse_if_changed_since_planned(op, live):
+    """A redefinition replaces everything: refuse it when the host's definition is no longer
+    the one the edit was planned against (a concurrent edit, or a change made with virsh)."""
+    base = op.params.get("base")
+    if not base:
+        return
+    def definition(xml):
+        doc = NetworkXML.from_xml(xml)
+        doc.root.attrib.pop("connections", None)  # guests plugging in is not a change
+        return doc.to_xml()
+
+    changed = plan(definition(base), definition(live))["diff"]
+    if changed:
+        raise VirtError("the network changed on the host since the edit was planned; nothing "
+                        "was changed. Review the difference and edit again:\n" + changed,
+                        VirtError.INVALID, retryable=False)
 
 
 def _replace(conn, name, xml, persistent, active, op):

@@ -13,7 +13,7 @@ from hosts.access import visible_hosts
 from operations.access import visible_operations
 from vms.models import DomainInterface
 
-from . import intake, services
+from . import intake, services, versions
 from .access import (can_change_network, require_change_network, require_read_firewall,
                      visible_networks)
 from .api.views import nics_in_use
@@ -114,11 +114,16 @@ def _preview_or_apply(request, network, result, confirmed):
         messages.info(request, "Nothing changed.")
         return redirect(network)
     intake.check_edit_for(request.user, network, result)
-    if not confirmed:
+    # The preview carries the version it was planned against; a change since refuses the apply.
+    stale = versions.conflict(network, request.POST.get("version") if confirmed else None)
+    if not confirmed or stale:
         return render(request, "networks/preview.html", {
-            "network": network, "edit": edit, "xml": result.xml, "warnings": result.warnings})
+            "network": network, "edit": edit, "xml": result.xml, "warnings": result.warnings,
+            "version": versions.version_of(network.xml), "stale": stale},
+            status=409 if stale else 200)
     with transaction.atomic():
-        services.start(request.user, network.host, edit["action"], network.name, team=network.owner, xml=result.xml)
+        services.start(request.user, network.host, edit["action"], network.name,
+                       team=network.owner, xml=result.xml, base=network.xml)
     return redirect(network)
 
 

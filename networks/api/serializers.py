@@ -9,7 +9,7 @@ from hosts.models import Host
 from kvmweb.access import creating_teams
 from teams.models import Team
 
-from .. import choices, intake
+from .. import choices, intake, versions
 from ..models import Lease, Network
 
 
@@ -120,13 +120,16 @@ class NetworkEditSerializer(SpecFields):
     confirm = serializers.BooleanField(
         required=False, default=False,
         help_text="apply a change that restarts the network (guests lose connectivity)")
+    version = serializers.CharField(
+        required=False, help_text="the network's `version` this edit was planned against; "
+                                  "an edit planned against an older one is refused with 409")
 
     def validate(self, attrs):
         network = self.context["network"]
         if attrs.get("xml"):
             result = intake.edit_from_xml(network, attrs["xml"])
         else:
-            changes = {k: v for k, v in attrs.items() if k not in ("xml", "confirm")
+            changes = {k: v for k, v in attrs.items() if k not in ("xml", "confirm", "version")
                        and k in self.initial_data}
             result = intake.edit_from_spec(network, changes)
         if not result.ok:
@@ -146,14 +149,21 @@ class NetworkSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:network-detail")
     host_name = serializers.CharField(source="host.name", read_only=True)
     attached_nics = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
     leases = serializers.IntegerField(source="lease_count", read_only=True)
 
     class Meta:
         model = Network
-        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "kind", "bridge", "subnets",
+        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "version", "kind", "bridge", "subnets",
                   "dhcp", "active", "autostart", "persistent", "attached_nics", "leases",
                   "firewall", "firewall_read", "firewall_error"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(help_text=(
+        "the definition's version (hash); send it with an edit so a concurrent change is "
+        "refused (409) instead of overwritten")))
+    def get_version(self, net):
+        return versions.current_version(net)
 
     @extend_schema_field(AttachedNICSerializer(many=True))
     def get_attached_nics(self, net):

@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import parsers, status, viewsets
+from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -12,7 +12,7 @@ from kvmweb import api_params
 from kvmweb.api_schema import conflict
 from operations.api.serializers import OperationSerializer
 
-from .. import choices, intake, services
+from .. import choices, intake, services, versions
 from ..access import require_change_network, require_read_firewall, visible_networks
 from .serializers import (AttachedNICSerializer, AutostartSerializer, ConfirmSerializer,
                           FirewallSerializer, LeaseSerializer, NetworkCreateSerializer,
@@ -20,8 +20,13 @@ from .serializers import (AttachedNICSerializer, AutostartSerializer, ConfirmSer
 
 IN_USE = conflict("VM NICs use this network; send confirm=true to go ahead",
                   attached_nics=AttachedNICSerializer(many=True))
-RESTARTS = conflict("The change restarts the network; send confirm=true to apply it",
-                    diff=OpenApiTypes.STR)
+EDIT_CONFLICT = conflict(
+    "Not applied: either the change restarts the network (send confirm=true), or the network "
+    "changed since the edit was planned against `version` (the body has the current `version`, "
+    "the `seen_version` and the `diff` of what changed since: re-plan against it)",
+    diff=serializers.CharField(),
+    version=serializers.CharField(required=False, help_text="the version to plan against"),
+    seen_version=serializers.CharField(required=False))
 
 
 class XMLTextParser(parsers.BaseParser):
@@ -82,17 +87,18 @@ class NetworkViewSet(viewsets.ModelViewSet):
         return self._op(op, {"warnings": result.warnings})
 
     @extend_schema(request=NetworkEditSerializer,
-                   responses={202: OperationSerializer, 409: RESTARTS})
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     def update(self, request, *args, **kwargs):
         network = self._changeable()
         body = NetworkEditSerializer(data=request.data, partial=True,
                                      context={**self.get_serializer_context(), "network": network})
         body.is_valid(raise_exception=True)
         return self._apply_edit(network, body.validated_data["intake"],
-                                body.validated_data.get("confirm", False))
+                                body.validated_data.get("confirm", False),
+                                body.validated_data.get("version"))
 
     @extend_schema(request=NetworkEditSerializer,
-                   responses={202: OperationSerializer, 409: RESTARTS})
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
 
@@ -108,7 +114,10 @@ class NetworkViewSet(viewsets.ModelViewSet):
             raise ValidationError({"non_field_errors": ["send a JSON object"]})
         return self.request.data
 
-    def _apply_edit(self, network, result, confirm):
+    def _apply_edit(self, network, result, confirm, seen_version=None):
+        stale = versions.conflict(network, seen_version)
+        if stale:
+            return Response(stale, status=status.HTTP_409_CONFLICT)
         edit = intake.edit_plan(network, result.xml)
         intake.check_edit_for(self.request.user, network, result)
         if not edit["changed"]:
@@ -119,8 +128,8 @@ class NetworkViewSet(viewsets.ModelViewSet):
                              **edit, "warnings": result.warnings},
                             status=status.HTTP_409_CONFLICT)
         with transaction.atomic():
-            op = services.start(self.request.user, network.host, edit["action"], network.name, team=network.owner,
-                                xml=result.xml)
+            op = services.start(self.request.user, network.host, edit["action"], network.name,
+                                team=network.owner, xml=result.xml, base=network.xml)
         return self._op(op, {"diff": edit["diff"], "warnings": result.warnings})
 
     @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer, 409: IN_USE},
@@ -192,7 +201,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
                             "application/xml": OpenApiTypes.STR},
                    parameters=[api_params.boolean("confirm", "apply a change that restarts "
                                                              "the network")],
-                   responses={202: OperationSerializer, 409: RESTARTS})
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     @action(detail=True, methods=["get", "put"],
             parser_classes=[parsers.JSONParser, XMLTextParser, parsers.FormParser])
     def xml(self, request, pk=None):
@@ -202,9 +211,12 @@ class NetworkViewSet(viewsets.ModelViewSet):
             response["Content-Disposition"] = f'attachment; filename="{network.name}.xml"'
             return response
         network = self._changeable()
-        data = {"xml": self._body().get("xml", ""), "confirm": self._confirmed()}
+        data = {"xml": self._body().get("xml", ""), "confirm": self._confirmed(),
+                "version": self._body().get("version") or request.query_params.get("version")}
+        data = {k: v for k, v in data.items() if v is not None}
         body = NetworkEditSerializer(data=data, partial=True,
                                      context={**self.get_serializer_context(), "network": network})
         body.is_valid(raise_exception=True)
         return self._apply_edit(network, body.validated_data["intake"],
-                                body.validated_data.get("confirm", False))
+                                body.validated_data.get("confirm", False),
+                                body.validated_data.get("version"))
