@@ -8,10 +8,11 @@ collection endpoints (``GET /api/<things>/``) are paginated, the sub-lists of on
 Endpoint-specific answers (409 conflicts) are declared with ``extend_schema`` on the view.
 """
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 
 from .api_params import MAX_ID
 
@@ -31,6 +32,17 @@ ERRORS = {
 }
 
 
+class HashedTokenScheme(OpenApiAuthenticationExtension):
+    """The API token header (teams.tokens), so clients and Schemathesis know the credential."""
+
+    target_class = "teams.tokens.HashedTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Token kvw_<id>_<secret>`: a token made on your user page"}
+
+
 def conflict(description, **fields):
     """A 409 answer whose body has ``detail`` plus the given fields."""
     name = "".join(part.title() for part in description.split()[:3] if part.isalpha()) + "Conflict"
@@ -47,9 +59,18 @@ class AutoSchema(SpectacularAutoSchema):
                 schema.update(minimum=1, maximum=MAX_ID)  # primary keys: positive, 64-bit
         return parameters
 
+    def _is_collection(self):
+        return (getattr(self.view, "action", None) == "list"
+                and isinstance(self.view, mixins.ListModelMixin))
+
+    def _is_list_view(self, serializer=None):
+        if getattr(self.view, "action", None) == "list" and not self._is_collection():
+            return False  # a "list" action that answers one object (e.g. the topology graph)
+        return super()._is_list_view(serializer)
+
     def _get_paginator(self):
-        if getattr(self.view, "action", None) != "list":
-            return None  # sub-lists of one object are plain arrays
+        if not self._is_collection():
+            return None  # sub-lists of one object (and non-list answers) are not paginated
         return super()._get_paginator()
 
     def _takes_input(self):
@@ -62,7 +83,7 @@ class AutoSchema(SpectacularAutoSchema):
         if direction != "response":
             return responses
         errors = dict(ERRORS)
-        if "{" not in self.path and self.method == "GET":
+        if self._is_collection():
             errors.pop("404")  # a collection list; anything else may name an object
         if self._takes_input():
             errors["400"] = VALIDATION

@@ -1,5 +1,6 @@
 """Shared fixtures: a real Celery worker on its own queue, Redis checks, users, API clients."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -278,3 +279,39 @@ def login(page, base_url, username, password):
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/hosts/")
+
+
+@contextlib.contextmanager
+def daphne(queue, log):
+    """The app served by daphne (HTTP + websockets) on a free port, on the test database,
+    enqueuing on ``queue``; yields its base URL."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue}
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
+                                 str(port), "kvmweb.asgi:application"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/login/", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"daphne did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

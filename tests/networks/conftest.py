@@ -60,41 +60,10 @@ def other_host(db):
 @pytest.fixture
 def daphne_url(transactional_db, celery_worker, tmp_path):
     """The app served by daphne (HTTP + websockets) on a free port, on the test database."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from tests.conftest import daphne
 
-    from tests.conftest import ROOT, database_url
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path / "daphne.log"
-    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": celery_worker.queue}
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                 "kvmweb.asgi:application"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/login/", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"daphne did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with daphne(celery_worker.queue, tmp_path / "daphne.log") as url:
+        yield url
 
 
 @pytest.fixture

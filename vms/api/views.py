@@ -144,8 +144,6 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         """Storage pools and their volumes per host (read by the VM refresh)."""
         qs = StoragePool.objects.filter(host__in=visible_hosts(request.user)).prefetch_related("volumes")
         # (Pools are host facts every member of a granted team may read, like interfaces.)
-        if request.query_params.get("host"):
-            qs = qs.filter(host_id=request.query_params["host"])
         host = api_params.int_param(request, "host")
         if host is not None:
             qs = qs.filter(host_id=host)
