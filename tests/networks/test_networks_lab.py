@@ -200,3 +200,39 @@ def test_static_host_added_live_gives_a_guest_its_address(admin_api, kvm1, lab_h
         assert "Active:         yes" in lab_run(lab, "virsh", "net-info", "t-live")
     finally:
         lab_run(lab, "virsh", "destroy", "t-pxe", check=False)
+
+
+def test_two_clients_edit_one_network_and_no_change_is_lost(admin_api, kvm1, lab_hosts):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    lab = lab_hosts[0]
+    other = APIClient()
+    other.force_authenticate(User.objects.create_superuser("bob", "", "bob-pass-123"))
+    assert create(admin_api, kvm1, name="t-two", subnet="192.168.207.0/24").status == "succeeded"
+    net = Network.objects.get(name="t-two")
+    url = f"/api/networks/{net.pk}/"
+    seen = admin_api.get(url).json()["version"]
+    assert other.get(url).json()["version"] == seen
+
+    a = {"mac": "52:54:00:75:00:0a", "ip": "192.168.207.10", "name": "a"}
+    b = {"mac": "52:54:00:75:00:0b", "ip": "192.168.207.11", "name": "b"}
+    first = admin_api.patch(url, {"version": seen, "static_hosts": [a]}, format="json")
+    second = other.patch(url, {"version": seen, "static_hosts": [b]}, format="json")
+    assert first.status_code == 202, first.content
+    assert second.status_code == 409, second.content
+    assert a["mac"] in second.json()["diff"]
+    assert wait_operation(first.json()["id"]).status == "succeeded"
+
+    # Behind kvmweb's back, a third static host is added on the host itself.
+    c = "<host mac='52:54:00:75:00:0c' name='c' ip='192.168.207.12'/>"
+    lab_run(lab, "virsh", "net-update", "t-two", "add", "ip-dhcp-host", c, "--live", "--config")
+
+    # Bob re-plans against the current version (the read model, without c) and adds his host.
+    again = other.get(url).json()["version"]
+    assert again != seen
+    response = other.patch(url, {"version": again, "static_hosts": [a, b]}, format="json")
+    assert response.status_code == 202, response.content
+    assert wait_operation(response.json()["id"]).status == "succeeded"
+    macs = {h.mac for h in dumpxml(lab, "t-two").ip_for(4).dhcp.hosts}
+    assert macs == {"52:54:00:75:00:0a", "52:54:00:75:00:0b", "52:54:00:75:00:0c"}, macs
