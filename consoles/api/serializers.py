@@ -1,11 +1,14 @@
 from rest_framework import serializers
 
+from kvmweb.api_params import MAX_ID
+
 from ..choices import KINDS
 from ..models import ConsoleSession
 
 
 class TicketRequestSerializer(serializers.Serializer):
-    vm = serializers.IntegerField(help_text="the VM's id (as in /api/vms/)")
+    vm = serializers.IntegerField(min_value=1, max_value=MAX_ID,
+                                  help_text="the VM's id (as in /api/vms/)")
     kind = serializers.ChoiceField(KINDS)
 
 

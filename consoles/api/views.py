@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from kvmweb.api_params import MAX_ID, int_param
 from vms.access import visible_vms
 
 from .. import services
@@ -39,12 +40,14 @@ class ConsoleSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     serializer_class = ConsoleSessionSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("vm", int)])
+    @extend_schema(parameters=[OpenApiParameter(
+        "vm", {"type": "integer", "minimum": 0, "maximum": MAX_ID}, description="only this VM's (its id)")])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         qs = visible_sessions(self.request.user)
-        if self.request.query_params.get("vm", "").isdigit():
-            qs = qs.filter(vm_id=self.request.query_params["vm"])
+        vm = int_param(self.request, "vm")  # a bad or huge number is a 400, never a 500
+        if vm is not None:
+            qs = qs.filter(vm_id=vm)
         return qs
