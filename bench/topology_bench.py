@@ -263,13 +263,14 @@ def browser_figures(base, user, rounds, screenshot, serve):
                 page.wait_for_function(f"{probe}.{'nonempty' if adding else 'empty'}()",
                                        timeout=60000)
                 out["delta_e2e"].append(time.perf_counter() - sent)
-                page.wait_for_function("window.kvmwebTopology.lastApplied.framed")
-                applied = page.evaluate(
-                    "window.kvmwebTopology.applied.filter((a) => a.touched >= 60).pop()")
-                if applied is None:
-                    print("no apply of >= 60 elements:", page.evaluate(
+                big = "window.kvmwebTopology.applied.filter((a) => a.touched >= 60 && a.framed).pop()"
+                try:
+                    page.wait_for_function(big, timeout=30000)
+                except Exception:  # noqa: BLE001 - say what the page did, go on
+                    print("no apply of >= 60 elements drawn:", page.evaluate(
                         "JSON.stringify(window.kvmwebTopology.trace.slice(-10))"))
                     continue
+                applied = page.evaluate(big)
                 out["delta"].append((applied["ms"], applied["framed"], applied["touched"]))
         # Baseline: what polling the whole graph costs the page each time (Horizon's way).
         page.evaluate("fetch('/api/topology/').then((r) => r.json()).then((d) => { window._all = d; })")
