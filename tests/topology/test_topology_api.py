@@ -82,6 +82,7 @@ def test_the_vm_and_network_focus(admin_api, two):
     assert f"vm:{h1.pk}:uuid-pxe1" in ids(net)
     assert admin_api.get(f"/api/topology/?vm={vm.pk}&host={h1.pk}").status_code == 400
     assert admin_api.get("/api/topology/?host=abc").status_code == 400
+    assert admin_api.get(f"/api/topology/?vm={10 ** 30}").status_code == 400
 
 
 def test_deltas_since_a_version_and_the_path(admin_api, two):

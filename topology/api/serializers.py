@@ -4,13 +4,15 @@ from rest_framework import serializers
 
 from .. import choices as C
 
+PK_MAX = 2 ** 31 - 1  # larger numbers name nothing (and overflow some databases' integers)
+
 
 class FocusQuerySerializer(serializers.Serializer):
     """At most one of host, network, vm (primary keys); none: every host the user may see."""
 
-    host = serializers.IntegerField(required=False, min_value=1)
-    network = serializers.IntegerField(required=False, min_value=1)
-    vm = serializers.IntegerField(required=False, min_value=1)
+    host = serializers.IntegerField(required=False, min_value=1, max_value=PK_MAX)
+    network = serializers.IntegerField(required=False, min_value=1, max_value=PK_MAX)
+    vm = serializers.IntegerField(required=False, min_value=1, max_value=PK_MAX)
 
     def validate(self, attrs):
         if len(attrs) > 1:
@@ -36,8 +38,9 @@ class GraphSerializer(serializers.Serializer):
 
 
 class DeltaQuerySerializer(serializers.Serializer):
-    host = serializers.IntegerField(min_value=1)
-    since = serializers.IntegerField(min_value=0, help_text="the version the client has")
+    host = serializers.IntegerField(min_value=1, max_value=PK_MAX)
+    since = serializers.IntegerField(min_value=0, max_value=2 ** 63 - 1,
+                                     help_text="the version the client has")
 
 
 class DeltaSerializer(serializers.Serializer):

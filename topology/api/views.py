@@ -2,6 +2,7 @@
 host since a version), /api/topology/path/ (the wire between two nodes). Read-only; login."""
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
@@ -21,7 +22,9 @@ class TopologyViewSet(viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = GraphSerializer
 
-    @extend_schema(parameters=[FocusQuerySerializer], responses=GraphSerializer)
+    @extend_schema(parameters=[FocusQuerySerializer],
+                   responses={200: GraphSerializer, 400: OpenApiTypes.OBJECT,
+                              404: OpenApiTypes.OBJECT})
     def list(self, request):
         query = FocusQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -31,7 +34,9 @@ class TopologyViewSet(viewsets.GenericViewSet):
                          "versions": {str(k): v for k, v in versions.items()},
                          **g.as_elements()})
 
-    @extend_schema(parameters=[DeltaQuerySerializer], responses={200: DeltaListSerializer})
+    @extend_schema(parameters=[DeltaQuerySerializer],
+                   responses={200: DeltaListSerializer, 400: OpenApiTypes.OBJECT,
+                              404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"])
     def deltas(self, request):
         """The deltas of one host after ``since``, oldest first. 409 when they are no longer
@@ -49,7 +54,8 @@ class TopologyViewSet(viewsets.GenericViewSet):
         version = found[-1]["version"] if found else since
         return Response({"host": host, "version": version, "deltas": found})
 
-    @extend_schema(parameters=[PathQuerySerializer], responses=PathSerializer)
+    @extend_schema(parameters=[PathQuerySerializer],
+                   responses={200: PathSerializer, 400: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"])
     def path(self, request):
         """The shortest wire between two nodes the user may see (e.g. two VM NICs), across
