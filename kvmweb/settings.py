@@ -141,7 +141,11 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("KVMWEB_CHANNEL_PREFIX", "kvmweb")},
+        # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as the blocking
+        # pop channels-redis waits on (5 s): on a busy machine the read timed out, the consumer
+        # crashed and every open page's websocket dropped. Reads may take longer than the pop.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                   "prefix": env("KVMWEB_CHANNEL_PREFIX", "kvmweb")},
     }
 }
 
