@@ -111,6 +111,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(STATE_DIR / "test-db.sqlite3")}
+elif env("KVMWEB_TEST_DB_NAME", ""):
+    # ./test names the PostgreSQL test database per run, so two runs on one cluster do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": env("KVMWEB_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
