@@ -12,7 +12,7 @@ from .access import can_decide, drifted_object, require_decide, visible_drifts
 
 
 def drift_list(request):
-    status = request.GET.get("status", choices.OPEN)
+    status = request.GET.get("status", choices.OPEN)  # "": any
     drifts = visible_drifts(request.user)
     if status in dict(choices.STATUSES):
         drifts = drifts.filter(status=status)

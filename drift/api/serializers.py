@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kvmweb.api_fields import StrictBooleanField
@@ -8,7 +9,7 @@ from ..models import Drift
 class DriftSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:drift-detail")
     host_name = serializers.CharField(source="host.name", read_only=True)
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.SerializerMethodField(help_text="who accepted or re-applied it")
     diff = serializers.CharField(help_text="unified diff from kvmweb's version to the host's")
 
     class Meta:
@@ -17,6 +18,11 @@ class DriftSerializer(serializers.ModelSerializer):
                   "noticed_by", "noticed", "last_seen", "baseline_version", "host_version",
                   "diff", "baseline_xml", "host_xml", "decided_by", "decided", "operation"]
         read_only_fields = fields
+
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_decided_by(self, drift):
+        return str(drift.decided_by) if drift.decided_by else None
 
 
 class ReapplySerializer(serializers.Serializer):
