@@ -42,6 +42,9 @@ class Watcher:
         self.pending = set()  # host pks being connected
         self.retry_at = {}  # host pk -> monotonic time of next connect attempt
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connect")
+        # Re-reads after events and the periodic network reads: apart from connects, so a slow
+        # host's reads never delay connecting to the others (one periodic read per host at once).
+        self.reader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reread")
         self.live = LiveHosts(self.pool)  # netlink, rates and leases of the held hosts
         self.lock = threading.Lock()
         self.stopping = False
@@ -90,7 +93,7 @@ class Watcher:
                 continue
             self.next_poll[pk] = now + settings.KVMWEB_DRIFT_POLL
             self.polling.add(pk)
-            self.pool.submit(self._poll, hosts[pk], watch)
+            self.reader.submit(self._poll, hosts[pk], watch)
 
     def _poll(self, host, watch):
         try:
@@ -177,7 +180,7 @@ class Watcher:
             else:
                 log.info("host %s: %s %s %s", host, kind, name, detail)
                 if kind in DOMAIN_EVENTS or kind in NETWORK_EVENTS:
-                    self.pool.submit(self.reread, host, kind, name, detail)
+                    self.reader.submit(self.reread, host, kind, name, detail)
                 if kind not in DOMAIN_EVENTS and kind not in NETWORK_EVENTS \
                         or kind in LIFECYCLE_EVENTS:
                     synced.add(pk)

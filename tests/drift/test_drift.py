@@ -269,3 +269,14 @@ def test_the_vm_page_refuses_a_stale_change_and_offers_to_plan_again(admin_user,
     assert response.status_code == 409
     assert 'id="replan"' in response.content.decode()
     assert not Operation.objects.exists()
+
+
+def test_the_watchers_network_read_picks_only_changed_definitions(synced_host):
+    from hosts.reread import changed_networks
+
+    busy = DEFAULT_XML.replace("<network>", "<network connections='2'>")
+    assert changed_networks(synced_host, {"default": busy}) == []
+    assert changed_networks(synced_host, {"default": with_static(DEFAULT_XML)}) == ["default"]
+    assert changed_networks(synced_host, {}) == ["default"]  # gone from the host
+    new = DEFAULT_XML.replace("default", "new")
+    assert changed_networks(synced_host, {"default": DEFAULT_XML, "new": new}) == ["new"]
