@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from lxml import etree
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,6 +129,9 @@ def _check(host_pk, obj, baseline, how, now):
             back = current.operation is not None and current.operation.is_finished
             _close(host_pk, obj.target, choices.REAPPLIED if back else choices.GONE, now)
         return None
+    if current is None and _finishing_own_unplug(host_pk, obj.target, baseline, text):
+        _set_baseline(host_pk, obj.target, text, f"NIC unplug finished ({how})", now)
+        return None
     diff = unified_diff(baseline.xml, text, "kvmweb", "host")
     if current is None:
         drift = Drift.objects.create(
@@ -143,6 +147,32 @@ def _check(host_pk, obj, baseline, how, now):
     else:
         Drift.objects.filter(pk=current.pk).update(last_seen=now)
     return current
+
+
+def _finishing_own_unplug(host_pk, target, baseline, text):
+    """A guest may release a NIC kvmweb asked it to (nic.remove) only later, after that
+    operation ended: the host's version is then kvmweb's version without that NIC."""
+    if not target.startswith("domain:"):
+        return False
+    removals = Operation.objects.filter(host_id=host_pk, target=target, action="nic.remove",
+                                        status=Operation.Status.SUCCEEDED,
+                                        finished__gte=baseline.updated)
+    for mac in removals.values_list("params__mac", flat=True):
+        if mac and without_nic(baseline.xml, mac) == text:
+            return True
+    return False
+
+
+def without_nic(text, mac):
+    """A VM's definition (kvmweb.definitions) without the NIC of that MAC."""
+    from kvmweb.virt.xml import safe_parse
+
+    root = safe_parse(text)
+    for iface in root.findall("devices/interface"):
+        found = iface.find("mac")
+        if found is not None and (found.get("address") or "").lower() == mac.lower():
+            iface.getparent().remove(iface)
+    return definition(choices.DOMAIN, etree.tostring(root, encoding="unicode"))
 
 
 def on_definitions_read(sender, host_pk, how, targets=None, **kwargs):

@@ -280,3 +280,22 @@ def test_the_watchers_network_read_picks_only_changed_definitions(synced_host):
     assert changed_networks(synced_host, {}) == ["default"]  # gone from the host
     new = DEFAULT_XML.replace("default", "new")
     assert changed_networks(synced_host, {"default": DEFAULT_XML, "new": new}) == ["new"]
+
+
+def test_a_nic_the_guest_releases_after_kvmwebs_removal_ended_is_no_drift(synced_host):
+    vm = Domain.objects.create(host=synced_host, name="web1", uuid="d1", state="running",
+                               xml=DOM.format(id="3", nics=nic() + nic("52:54:00:00:00:02",
+                                                                       slot=7)))
+    sync(synced_host)
+    # kvmweb's removal ended while the guest still held the NIC (no ACPI hotplug yet).
+    Operation.objects.create(host=synced_host, action="nic.remove", target="domain:d1",
+                             status="succeeded", params={"mac": "52:54:00:00:00:02"},
+                             xml_after=vm.xml, finished=timezone.now())
+    Domain.objects.filter(pk=vm.pk).update(xml=DOM.format(id="3", nics=nic()))
+    definitions_were_read(synced_host.pk, "watcher: device-removed event (net1) for web1",
+                          ["domain:d1"])
+    assert not Drift.objects.exists()
+    # Another NIC removed behind kvmweb's back is drift.
+    Domain.objects.filter(pk=vm.pk).update(xml=DOM.format(id="3", nics=""))
+    sync(synced_host)
+    assert Drift.objects.get().status == "open"
