@@ -74,18 +74,18 @@ class HostWatch:
         """Open the connection and register callbacks; raises VirtError when the host is down."""
         conn = open_connection(self.target, keepalive=self.keepalive)
         self.conn = conn
-        for event, callback, kind in self._domain_events():
-            self._callbacks.append(conn.domainEventRegisterAny(None, event, callback, None))
-            self.events.append(kind)
-        for event, callback, kind in self._network_events():
-            try:
-                self._net_callbacks.append(conn.networkEventRegisterAny(None, event, callback,
-                                                                        None))
-            except libvirt.libvirtError:
-                if kind == "network":
-                    raise
-                continue  # an older libvirtd on the host does not offer it
-            self.events.append(kind)
+        for register, events, held in ((conn.domainEventRegisterAny, self._domain_events(),
+                                         self._callbacks),
+                                        (conn.networkEventRegisterAny, self._network_events(),
+                                         self._net_callbacks)):
+            for event, callback, kind in events:
+                try:
+                    held.append(register(None, event, callback, None))
+                except libvirt.libvirtError:
+                    if kind in ("domain", "network"):
+                        raise
+                    continue  # an older libvirtd on the host does not offer it
+                self.events.append(kind)
         conn.registerCloseCallback(self._on_close, None)
         return self
 
