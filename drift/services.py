@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kvmweb.definitions import definition, unified_diff, version_of
+from kvmweb.virt.xml import XMLError, safe_parse
 from networks.models import Network
 from operations.models import Operation
 from vms.models import Domain
@@ -98,6 +99,11 @@ def compare(host_pk, how, targets=None):
     baselines = {b.target: b for b in Baseline.objects.filter(host_id=host_pk, target__in=wanted)}
     busy = set(Operation.objects.filter(host_id=host_pk, target__in=wanted, status__in=BUSY)
                .values_list("target", flat=True))
+    # A host network change may move a VM's tap through libvirt (hostnet port move): its VMs
+    # are left alone until it ends (its xml_after then moves that VM's baseline).
+    if Operation.objects.filter(host_id=host_pk, action__startswith="hostnet.",
+                                status__in=BUSY).exists():
+        busy |= {t for t in seen if t.startswith("domain:")}
     drifts = []
     with transaction.atomic():
         for target, obj in seen.items():
@@ -165,8 +171,6 @@ def _finishing_own_unplug(host_pk, target, baseline, text):
 
 def without_nic(text, mac):
     """A VM's definition (kvmweb.definitions) without the NIC of that MAC."""
-    from kvmweb.virt.xml import safe_parse
-
     root = safe_parse(text)
     for iface in root.findall("devices/interface"):
         found = iface.find("mac")
@@ -186,17 +190,34 @@ def on_operation_saved(sender, instance, **kwargs):
     object has an open drift, unless this operation is that drift's re-apply: starting or
     stopping a drifted network never adopts the drift silently."""
     op = instance
-    if not (op.host_id and op.xml_after and tracked(op.target) and op.is_finished):
+    if not (op.host_id and op.xml_after and op.is_finished):
         return
-    current = open_drift(op.host_id, op.target)
+    target = op.target if tracked(op.target) else target_of(op.xml_after)
+    if not target:
+        return
+    current = open_drift(op.host_id, target)
     if current is not None and current.operation_id != op.pk:
         return
-    text = definition(kind_of(op.target), op.xml_after)
-    baseline = Baseline.objects.filter(host_id=op.host_id, target=op.target).first()
+    text = definition(kind_of(target), op.xml_after)
+    baseline = Baseline.objects.filter(host_id=op.host_id, target=target).first()
     if baseline is not None and (baseline.version == version_of(text)
                                  or baseline.source == f"operation {op.pk}"):
         return
-    _set_baseline(op.host_id, op.target, text, f"operation {op.pk}")
+    _set_baseline(op.host_id, target, text, f"operation {op.pk}")
+
+
+def target_of(xml):
+    """network:<name> or domain:<uuid> of a libvirt definition an operation left (a host
+    network change records the VM whose tap it moved), or ""."""
+    try:
+        root = safe_parse(xml)
+    except XMLError:
+        return ""
+    if root.tag == "domain" and root.findtext("uuid"):
+        return f"domain:{root.findtext('uuid').strip()}"
+    if root.tag == "network" and root.findtext("name"):
+        return f"network:{root.findtext('name').strip()}"
+    return ""
 
 
 # -- the refusal ---------------------------------------------------------------------------

@@ -299,3 +299,21 @@ def test_a_nic_the_guest_releases_after_kvmwebs_removal_ended_is_no_drift(synced
     Domain.objects.filter(pk=vm.pk).update(xml=DOM.format(id="3", nics=""))
     sync(synced_host)
     assert Drift.objects.get().status == "open"
+
+
+def test_a_vm_tap_moved_by_a_host_network_change_is_no_drift(synced_host):
+    vm = Domain.objects.create(host=synced_host, name="web1", uuid="d1", state="running",
+                               xml=DOM.format(id="3", nics=nic()))
+    sync(synced_host)
+    moved = DOM.format(id="3", nics=nic(running=False).replace(
+        "type='network'", "type='bridge'").replace("network='default'", "bridge='br1'"))
+    op = Operation.objects.create(host=synced_host, action="hostnet.port_move",
+                                  target="host-network", status="running")
+    Domain.objects.filter(pk=vm.pk).update(xml=moved)
+    sync(synced_host)  # the sync inside the change: left alone
+    assert not Drift.objects.exists()
+    op.xml_after, op.status, op.finished = moved, "succeeded", timezone.now()
+    op.save()
+    sync(synced_host)
+    assert not Drift.objects.exists()
+    assert Baseline.objects.get(target="domain:d1").source == f"operation {op.pk}"
