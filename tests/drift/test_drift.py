@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from drift import services
 from drift.models import Baseline, Drift
 from hosts.signals import definitions_were_read
 from kvmweb import definitions
