@@ -60,6 +60,13 @@ class Drift(models.Model):
         return reverse("drift:detail", args=[self.pk])
 
     @property
+    def changed_lines(self):
+        """The diff's added and removed lines (at most five), for lists."""
+        lines = [line for line in self.diff.splitlines()
+                 if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        return lines[:5] + (["…"] if len(lines) > 5 else [])
+
+    @property
     def is_open(self):
         return self.status == choices.OPEN
 
