@@ -19,7 +19,7 @@ from kvmweb.virt.errors import VirtError
 from operations import services as ops
 from operations.models import Operation
 
-from . import plans
+from . import plans, versions
 from .proof import forget_in_background, prove, timed
 
 # Where the rollback state and watchdog live on the host. /run/kvmweb on real hosts; the lab
@@ -30,8 +30,11 @@ RECONNECT_SECONDS = 60
 MARGIN = 0.5  # a proof must end this long before the deadline to count
 
 
-def start(user, host, action, params, force=False):
-    """Validate against the read model and create the Operation (raises plans.PlanError)."""
+def start(user, host, action, params, force=False, version=None):
+    """Validate against the read model and create the Operation (raises plans.PlanError).
+    ``version``: the interfaces' version the change was planned against (hostnet.versions); a
+    stale one is refused with 409 (kvmweb.conflicts.Conflict)."""
+    versions.refuse_if_stale(host, version, LOCK_TARGET)
     plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
     return ops.start(user, host, f"hostnet.{action}", target=LOCK_TARGET,
                      params={**params, "force": bool(force), "preview": plan})

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from kvmweb.virt.hostconfig import describe
 
-from . import plans, services, tree
+from . import plans, services, tree, versions
 from .access import can_change_host_network, require_change_host_network, visible_host_networks
 from .forms import ChangeForm
 
@@ -51,10 +51,12 @@ def change(request, host_pk, action):
     if request.method == "POST" and form.is_valid():
         if request.POST.get("confirm") == "yes":
             with transaction.atomic():
-                op = services.start(request.user, host, action, form.params())
+                op = services.start(request.user, host, action, form.params(),
+                                    version=request.POST.get("version"))
             return redirect(op.get_absolute_url())
         return render(request, "hostnet/preview.html", {
             "host": host, "form": form, "plan": form.plan, "title": plans.ACTIONS[action],
+            "version": versions.current_version(host),
             "steps": [describe(s) for s in form.plan["steps"]], "action": action})
     return render(request, "hostnet/form.html", {"host": host, "form": form, "action": action,
                                                  "title": plans.ACTIONS[action]})

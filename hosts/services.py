@@ -112,15 +112,7 @@ def check(host):
 @transaction.atomic
 def store_inventory(host, data, interfaces):
     """Replace the host's read model with what the host said, in one transaction."""
-    seen_networks = []
-    for rec in data["networks"]:
-        net, _ = Network.objects.update_or_create(
-            host=host, name=rec["name"],
-            defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
-                                          "bridge", "kind", "subnets", "dhcp")},
-        )
-        seen_networks.append(net.pk)
-        Lease.replace_for(net, rec["leases"])
+    seen_networks = [store_network(host, rec).pk for rec in data["networks"]]
     host.networks.exclude(pk__in=seen_networks).delete()
 
     seen_domains = [store_domain(host, rec).pk for rec in data["domains"]]
@@ -129,6 +121,18 @@ def store_inventory(host, data, interfaces):
     if interfaces is not None:
         store_interfaces(host, interfaces, counters=True)
     Host.objects.filter(pk=host.pk).update(last_sync=timezone.now())
+
+
+@transaction.atomic
+def store_network(host, rec):
+    """One network and its leases as the host reported them (kvmweb.virt.inventory records)."""
+    net, _ = Network.objects.update_or_create(
+        host=host, name=rec["name"],
+        defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
+                                      "bridge", "kind", "subnets", "dhcp")},
+    )
+    Lease.replace_for(net, rec["leases"])
+    return net
 
 
 @transaction.atomic
@@ -212,6 +216,7 @@ def sync(host, op=None):
         except VirtError as exc:
             say(f"{extension.__name__} failed: {exc}", 85)
     say(f"stored; {len(interfaces or [])} host interfaces", 90)
+    signals.definitions_were_read(host.pk, "sync")  # drift first: pages then show it
     events.host_inventory(host)
     signals.announce(host.pk, "sync")
     return data

@@ -20,12 +20,16 @@ from django.db import close_old_connections
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.watch import HostWatch
 
-from . import services, tasks
+from . import reread, services, tasks
 from .live import LiveHosts
 from .models import Host
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 15
+DOMAIN_EVENTS = ("domain", "device-added", "device-removed", "device-removal-failed",
+                 "metadata", "tunable")
+NETWORK_EVENTS = ("network", "network-metadata")
+LIFECYCLE_EVENTS = ("domain", "network")  # a state change: also sync (leases, firewall, ...)
 
 
 class Watcher:
@@ -38,9 +42,14 @@ class Watcher:
         self.pending = set()  # host pks being connected
         self.retry_at = {}  # host pk -> monotonic time of next connect attempt
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connect")
+        # Re-reads after events and the periodic network reads: apart from connects, so a slow
+        # host's reads never delay connecting to the others (one periodic read per host at once).
+        self.reader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reread")
         self.live = LiveHosts(self.pool)  # netlink, rates and leases of the held hosts
         self.lock = threading.Lock()
         self.stopping = False
+        self.polling = set()  # host pks whose network definitions are being read
+        self.next_poll = {}  # host pk -> monotonic time of its next network definition read
 
     def claim(self, pk):
         key = f"kvmweb:watch:host{pk}"
@@ -74,6 +83,44 @@ class Watcher:
             self.pool.submit(self.connect, host)
         self.drain()
         self.live.tick({pk: hosts[pk] for pk in self.watches if pk in hosts})
+        self.poll_networks(hosts, now)
+
+    def poll_networks(self, hosts, now):
+        """Every KVMWEB_DRIFT_POLL seconds, read the held hosts' network definitions (libvirt
+        sends no event for ``virsh net-update``); one read in flight per host."""
+        for pk, watch in list(self.watches.items()):
+            if pk not in hosts or pk in self.polling or self.next_poll.get(pk, 0) > now:
+                continue
+            self.next_poll[pk] = now + settings.KVMWEB_DRIFT_POLL
+            self.polling.add(pk)
+            self.reader.submit(self._poll, hosts[pk], watch)
+
+    def _poll(self, host, watch):
+        try:
+            if watch.conn is not None:
+                reread.poll_networks(host, watch.conn)
+        except VirtError as exc:
+            log.info("host %s: network read failed: %s", host, exc)
+        except Exception:  # noqa: BLE001 - keep polling; the DB or host may come back
+            log.exception("host %s: network read", host)
+        finally:
+            self.polling.discard(host.pk)
+
+    def reread(self, host, kind, name, detail):
+        """On a pool thread: re-read the one object an event is about."""
+        watch = self.watches.get(host.pk)
+        if watch is None or watch.conn is None or not name:
+            return
+        how = f"watcher: {kind} event" + (f" ({detail})" if detail else "") + f" for {name}"
+        try:
+            if kind in NETWORK_EVENTS:
+                reread.reread_network(host, watch.conn, name, how)
+            else:
+                reread.reread_domain(host, watch.conn, name, how)
+        except VirtError as exc:
+            log.info("host %s: re-reading %s failed: %s", host, name, exc)
+        except Exception:  # noqa: BLE001 - the next event or sync reads it again
+            log.exception("host %s: re-reading %s", host, name)
 
     def connect(self, host):
         """On a pool thread: open the event connection; a dead host never blocks the others."""
@@ -95,6 +142,7 @@ class Watcher:
 
     def forget(self, pk):
         watch = self.watches.pop(pk, None)
+        self.next_poll.pop(pk, None)
         self.live.stop(pk)
         if watch is not None:
             watch.stop()
@@ -131,7 +179,11 @@ class Watcher:
                 services.set_status(host, Host.Status.OFFLINE, f"lost connection: {detail}")
             else:
                 log.info("host %s: %s %s %s", host, kind, name, detail)
-                synced.add(pk)
+                if kind in DOMAIN_EVENTS or kind in NETWORK_EVENTS:
+                    self.reader.submit(self.reread, host, kind, name, detail)
+                if kind not in DOMAIN_EVENTS and kind not in NETWORK_EVENTS \
+                        or kind in LIFECYCLE_EVENTS:
+                    synced.add(pk)
         for pk in synced:
             tasks.request_background_sync(pk)
 

@@ -146,8 +146,12 @@ def api_exception_handler(exc, context):
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
 
+    from .conflicts import Conflict
+
     if isinstance(exc, Refused):
         return Response({"detail": str(exc)}, status=getattr(exc, "status_code", 403))
+    if isinstance(exc, Conflict):
+        return Response(exc.body, status=409)
     return exception_handler(exc, context)
 
 

@@ -50,6 +50,17 @@ def conflict(description, **fields):
     return OpenApiResponse(body, description=description)
 
 
+def drift_fields():
+    """The fields of a refusal because the object drifted (kvmweb.conflicts, the drift app)."""
+    return {"drift": serializers.CharField(required=False, help_text="the drift to decide "
+                                           "first: accept or re-apply it (API URL)"),
+            "drift_page": serializers.CharField(required=False, help_text="the drift's page")}
+
+
+DRIFTED = ("or the object was changed outside kvmweb and nobody decided yet (`drift`: accept "
+           "or re-apply it first)")
+
+
 class AutoSchema(SpectacularAutoSchema):
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "topology",
     "consoles",
     "reachability",
+    "drift",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kvmweb.middleware.LoginRequiredEverywhere",
+    "kvmweb.middleware.ConflictPage",
 ]
 
 ROOT_URLCONF = "kvmweb.urls"
@@ -184,6 +186,9 @@ CELERY_BEAT_SCHEDULE = {
 # the reaper hands over a running operation whose heartbeat is KVMWEB_HEARTBEAT_STALE s old
 # and re-enqueues a queued one nobody stamped for KVMWEB_REQUEUE_AFTER s.
 KVMWEB_LOCK_LEASE = envint("KVMWEB_LOCK_LEASE", 10)
+# The watcher re-reads every held host's network definitions this often (seconds): libvirt sends
+# no event for `virsh net-update`, and drift should show within 10 s (README "Drift").
+KVMWEB_DRIFT_POLL = envint("KVMWEB_DRIFT_POLL", 3)
 KVMWEB_HEARTBEAT = envint("KVMWEB_HEARTBEAT", 2)
 KVMWEB_HEARTBEAT_STALE = envint("KVMWEB_HEARTBEAT_STALE", 10)
 KVMWEB_REQUEUE_AFTER = envint("KVMWEB_REQUEUE_AFTER", 30)

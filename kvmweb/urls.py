@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from consoles.api.views import ConsoleSessionViewSet, ConsoleTicketView
+from drift.api.views import DriftViewSet
 from hostnet.api.views import HostNetworkViewSet
 from hosts.api.views import HostViewSet
 from teams.forms import ThrottledAuthenticationForm
@@ -25,6 +26,7 @@ router.register("vms", VMViewSet, basename="vm")
 router.register("hostnet", HostNetworkViewSet, basename="hostnet")
 router.register("consoles/sessions", ConsoleSessionViewSet, basename="console-session")
 router.register("topology", TopologyViewSet, basename="topology")
+router.register("drift", DriftViewSet, basename="drift")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),
@@ -43,6 +45,7 @@ urlpatterns = [
     path("api/consoles/tickets/", ConsoleTicketView.as_view(), name="console-ticket"),
     path("api/reachability/", ReachabilityView.as_view(), name="reachability-api"),
     path("topology/", include("topology.urls")),
+    path("drift/", include("drift.urls")),
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

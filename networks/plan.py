@@ -5,17 +5,21 @@ live and persistent through virNetworkUpdate (``live_steps``); anything else nee
 restarted (``restart_reasons``). Pure functions over kvmweb.virt.xml documents.
 """
 
-import difflib
-
 from lxml import etree
 
+from kvmweb.definitions import network_definition, unified_diff
 from kvmweb.virt.xml import Network
 
 
 def diff(before_xml, after_xml):
-    before = Network.from_xml(before_xml).to_xml().splitlines()
-    after = Network.from_xml(after_xml).to_xml().splitlines()
-    return "\n".join(difflib.unified_diff(before, after, "before", "after", lineterm=""))
+    """Unified diff of two definitions (kvmweb.definitions: guests plugging in is no change)."""
+    return unified_diff(network_definition(before_xml), network_definition(after_xml))
+
+
+def _definition(xml):
+    doc = Network.from_xml(xml)
+    doc.root.attrib.pop("connections", None)  # guests plugging in is not a change
+    return doc
 
 
 def _live_items(doc):
@@ -63,7 +67,7 @@ def _changed_parts(before, after):
 
 def plan(before_xml, after_xml):
     """{"diff", "changed", "restart_reasons": [...], "live_steps": [(cmd, section, idx, xml)]}."""
-    before, after = Network.from_xml(before_xml), Network.from_xml(after_xml)
+    before, after = _definition(before_xml), _definition(after_xml)
     rest_before, rest_after = _without_live_items(before), _without_live_items(after)
     reasons = []
     if rest_before.to_xml() != rest_after.to_xml():

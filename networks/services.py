@@ -6,10 +6,9 @@ firewall rules libvirt installed for it), and leaves the host as it was when a s
 
 import uuid
 
-from django.db import transaction
 from django.utils import timezone
 
-from hosts.services import configure_virt
+from hosts.services import configure_virt, store_network
 from hosts.tasks import request_background_sync
 from kvmweb import events
 from kvmweb.virt import firewall as virt_firewall
@@ -20,15 +19,15 @@ from operations import services as ops
 from operations.models import Operation
 
 from . import choices
-from .models import Lease, Network
+from .models import Network
 from .plan import plan
 
 
 # -- starting operations (in a request, inside its transaction) -----------------------
 
-def start(user, host, action, name, team=None, **params):
+def start(user, host, action, name, team=None, guard=True, **params):
     return ops.start(user, host, action, target=f"network:{name}", params=params, team=team,
-                     name=name)
+                     name=name, guard=guard)
 
 
 def request_create(user, host, xml, start_now=True, autostart=True, persistent=True, team=None):
@@ -45,18 +44,6 @@ def request_create(user, host, xml, start_now=True, autostart=True, persistent=T
 
 
 # -- read model ---------------------------------------------------------------------------
-
-@transaction.atomic
-def store_network(host, rec):
-    """Replace one network's row and leases with what the host said (like a sync does)."""
-    net, _ = Network.objects.update_or_create(
-        host=host, name=rec["name"],
-        defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
-                                      "bridge", "kind", "subnets", "dhcp")},
-    )
-    Lease.replace_for(net, rec["leases"])
-    return net
-
 
 def refresh(op, conn, name):
     """Re-read one network after a change; read its firewall rules; ask for a full sync."""
@@ -230,7 +217,7 @@ def autostart_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.delete", plumbing=True)
+@ops.handler("network.delete", plumbing=True, edits=True)
 def delete_operation(op):
     conn, name = _conn(op), _name(op)
     net = virt.require(conn, name)
@@ -245,7 +232,7 @@ def delete_operation(op):
     refresh(op, conn, name)
 
 
-@ops.handler("network.update", plumbing=True)
+@ops.handler("network.update", plumbing=True, edits=True)
 def update_operation(op):
     """Live + persistent changes through virNetworkUpdate; undone step by step on failure."""
     conn, name = _conn(op), _name(op)
@@ -283,7 +270,7 @@ def _undo_updates(net, done):
         virt.update(net, "add" if command == "delete" else "delete", section, index, fragment)
 
 
-@ops.handler("network.redefine", resumable=True, plumbing=True)
+@ops.handler("network.redefine", resumable=True, plumbing=True, edits=True)
 def redefine_operation(op):
     """Replace the definition and restart the network; the old one comes back on failure.
 
@@ -322,12 +309,7 @@ def _refuse_if_changed_since_planned(op, live):
     base = op.params.get("base")
     if not base:
         return
-    def definition(xml):
-        doc = NetworkXML.from_xml(xml)
-        doc.root.attrib.pop("connections", None)  # guests plugging in is not a change
-        return doc.to_xml()
-
-    changed = plan(definition(base), definition(live))["diff"]
+    changed = plan(base, live)["diff"]  # without connections: guests plugging in is no change
     if changed:
         raise VirtError("the network changed on the host since the edit was planned; nothing "
                         "was changed. Review the difference and edit again:\n" + changed,

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hosts.access import visible_hosts
+from kvmweb.conflicts import refuse_edit
 from operations.access import visible_operations
 from vms.models import DomainInterface
 
@@ -88,6 +89,13 @@ def _changeable(request, pk):
     return network
 
 
+def _editable(request, pk):
+    """A network the user may edit now: not while it has drifted (409 with the drift's link)."""
+    network = _changeable(request, pk)
+    refuse_edit(network.host_id, network.target)
+    return network
+
+
 def network_detail(request, pk):
     network = _network(request, pk)
     return render(request, "networks/detail.html", {
@@ -128,7 +136,7 @@ def _preview_or_apply(request, network, result, confirmed):
 
 
 def network_edit(request, pk):
-    network = _changeable(request, pk)
+    network = _editable(request, pk)
     if request.method == "POST" and request.POST.get("confirmed_xml"):
         result = intake.edit_from_xml(network, request.POST["confirmed_xml"])
         if result.ok:
@@ -149,7 +157,7 @@ def network_edit(request, pk):
 
 
 def network_xml_edit(request, pk):
-    network = _changeable(request, pk)
+    network = _editable(request, pk)
     form = XMLForm(request.POST or None, initial={"xml": network.xml})
     if request.method == "POST" and form.is_valid():
         result = intake.edit_from_xml(network, form.cleaned_data["xml"])

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kvmweb import events
+from kvmweb.conflicts import refuse_edit
 
 from . import locks
 from .models import Operation
@@ -30,22 +31,25 @@ class Handler:
     ``cleanup``: ``func(op)`` that removes what a failed run left half-made; returns a
     sentence saying what it removed (or what it could not).
     ``retry``: a resumable change whose connection broke mid-way (libvirtd restarted, the path
-    cut for a moment) is resumed a few times before it fails; reads just fail (ask again)."""
+    cut for a moment) is resumed a few times before it fails; reads just fail (ask again).
+    ``edits``: it overwrites its target's definition on the host (network edit or delete, NIC
+    changes, VM delete), so it is refused while the target has drifted (kvmweb.conflicts)."""
 
     func: Callable
     resumable: bool = False
     plumbing: bool = False
     cleanup: Callable | None = None
     retry: bool = True
+    edits: bool = False
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def handler(action, resumable=False, plumbing=False, cleanup=None, retry=True):
+def handler(action, resumable=False, plumbing=False, cleanup=None, retry=True, edits=False):
     """Register ``func(op)`` as the service function that carries out ``action``."""
     def register(func):
-        HANDLERS[action] = Handler(func, resumable, plumbing, cleanup, retry and resumable)
+        HANDLERS[action] = Handler(func, resumable, plumbing, cleanup, retry and resumable, edits)
         return func
     return register
 
@@ -59,13 +63,17 @@ def lock_names(op):
     return sorted(names)
 
 
-def start(user, host, action, target="", params=None, team=None, name=""):
+def start(user, host, action, target="", params=None, team=None, name="", guard=True):
     """Create the Operation in the caller's transaction and enqueue it once that commits.
     ``team``: the team it acts for (it will own what the operation creates). ``target`` is the
     lock key (e.g. domain:<uuid>); ``name`` what the user calls it (the VM's name), shown in
-    lists; defaults to ``params["name"]`` when there is one."""
+    lists; defaults to ``params["name"]`` when there is one. An edit of a drifted object is
+    refused (kvmweb.conflicts.Conflict, 409) unless ``guard`` is off: only the drift's own
+    re-apply turns it off."""
     if action not in HANDLERS:
         raise ValueError(f"no handler for action {action!r}")
+    if guard and HANDLERS[action].edits and host is not None:
+        refuse_edit(host.pk, target)
     op = Operation.objects.create(
         user=user if user and user.is_authenticated else None,
         host=host, host_name=host.name if host else "", team=team, action=action,

@@ -151,7 +151,7 @@ def displays(xml_text):
              "everywhere": g.listens_everywhere} for g in DomainXML.from_xml(xml_text).graphics]
 
 
-@ops.handler("vm.delete")
+@ops.handler("vm.delete", edits=True)
 def delete(op):
     conn = _conn(op.host)
     dom = domains.lookup(conn, op.params["uuid"])

@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 
 
 class Domain(models.Model):
@@ -20,6 +21,9 @@ class Domain(models.Model):
     class Meta:
         ordering = ["host__name", "name"]
         constraints = [models.UniqueConstraint(fields=["host", "uuid"], name="uniq_host_domain")]
+
+    def get_absolute_url(self):
+        return reverse("vms:detail", args=[self.pk])
 
     def __str__(self):
         return f"{self.name} on {self.host}"

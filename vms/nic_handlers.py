@@ -39,7 +39,7 @@ def _persistent(dom):
     return bool(dom.isPersistent())
 
 
-@ops.handler("nic.add", resumable=True, plumbing=True)
+@ops.handler("nic.add", resumable=True, plumbing=True, edits=True)
 def add(op):
     """Plug the NIC into the running VM and its config; a resumed run adds only what is not
     there yet."""
@@ -64,7 +64,7 @@ def add(op):
     refresh(op)
 
 
-@ops.handler("nic.remove", plumbing=True)
+@ops.handler("nic.remove", plumbing=True, edits=True)
 def remove(op):
     dom = domains.lookup(_conn(op.host), op.params["uuid"])
     mac = op.params["mac"]
@@ -168,7 +168,7 @@ def move_tap_live(op, host, uuid, mac, bridge):
                              f"bridge='{bridge}' (live); the VM's config keeps its old source")
 
 
-@ops.handler("nic.update", resumable=True, plumbing=True)
+@ops.handler("nic.update", resumable=True, plumbing=True, edits=True)
 def update(op):
     """Live change first, then the config. Both steps are safe to repeat (the same change
     applied again), so a run resumed after its worker died simply does them again."""

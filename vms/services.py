@@ -13,7 +13,7 @@ from kvmweb.access import Refused, acting_team
 from operations import services as ops
 from teams.quotas import over_quota
 
-from . import access, validation
+from . import access, validation, versions
 from .choices import ACTIONS_BY_STATE, VM_ACTIONS
 from .models import DomainInterface, Volume
 
@@ -87,8 +87,9 @@ def request_action(user, vm, action, timeout=None):
                          team=vm.owner)
 
 
-def request_delete(user, vm, remove_disks=False):
+def request_delete(user, vm, remove_disks=False, version=None):
     access.require_change_vm(user, vm)
+    versions.refuse_if_stale(vm, version)
     with transaction.atomic():
         return ops.start(user, vm.host, "vm.delete", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "remove_disks": bool(remove_disks)})
@@ -102,8 +103,11 @@ def request_refresh(user, host):
         return ops.start(user, host, "vm.refresh", target="inventory")
 
 
-def request_nic_add(user, vm, nic):
+def request_nic_add(user, vm, nic, version=None):
+    """``version``: the VM's version the change was planned against (vms.versions); a stale one
+    is refused with 409 (kvmweb.conflicts.Conflict), as with every NIC change below."""
     access.require_change_vm(user, vm)
+    versions.refuse_if_stale(vm, version)
     nic = _clean_nic(nic)
     access.require_nic(user, vm.host, nic)
     errors = validation.nic_errors(vm.host, nic)
@@ -116,17 +120,19 @@ def request_nic_add(user, vm, nic):
                          params={"uuid": vm.uuid, "name": vm.name, "nic": nic})
 
 
-def request_nic_remove(user, vm, nic):
+def request_nic_remove(user, vm, nic, version=None):
     access.require_change_vm(user, vm)
+    versions.refuse_if_stale(vm, version)
     with transaction.atomic():
         return ops.start(user, vm.host, "nic.remove", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac})
 
 
-def request_nic_update(user, vm, nic, changes):
+def request_nic_update(user, vm, nic, changes, version=None):
     """``changes``: any of type+source(+mode/portgroup), portgroup, link_state, model, mac,
     inbound_average, outbound_average. Only what differs from the NIC is sent."""
     access.require_change_vm(user, vm)
+    versions.refuse_if_stale(vm, version)
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes.get("mac"):
         changes["mac"] = validation.normalize_mac(changes["mac"])

@@ -9,7 +9,7 @@ from hosts.access import visible_hosts
 from hosts.models import HostInterface
 from operations.access import visible_operations
 
-from . import addresses, services
+from . import addresses, services, versions
 from .access import can_operate_vm, require_change_vm, visible_vms
 from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
 from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
@@ -60,7 +60,7 @@ def vm_detail(request, pk, nic_form=None):
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
     shown = displays(vm.xml)
     return render(request, "vms/detail.html", {
-        "vm": vm, "nics": nics, "disks": disk_paths(vm.xml), "displays": shown,
+        "vm": vm, "nics": nics, "version": versions.current_version(vm), "disks": disk_paths(vm.xml), "displays": shown,
         "has_vnc": any(d["type"] == "vnc" for d in shown),
         "may_operate": can_operate_vm(request.user, vm),
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
@@ -93,7 +93,8 @@ def vm_action(request, pk, action):
 def vm_delete(request, pk):
     vm = _vm(request, pk)
     _require_change(request, vm)
-    op = services.request_delete(request.user, vm, request.POST.get("remove_disks") == "on")
+    op = services.request_delete(request.user, vm, request.POST.get("remove_disks") == "on",
+                                 request.POST.get("version"))
     messages.info(request, f"Deleting {vm.name} on {vm.host}: operation #{op.pk}.")
     return redirect(f"{_list_url()}?host={vm.host_id}")
 
@@ -111,7 +112,8 @@ def nic_add(request, pk):
     form = NICForm(request.POST)
     if form.is_valid():
         try:
-            op = services.request_nic_add(request.user, vm, form.cleaned_data)
+            op = services.request_nic_add(request.user, vm, form.cleaned_data,
+                                          request.POST.get("version"))
             messages.info(request, f"Adding a NIC: operation #{op.pk}.")
             for warning in nic_warnings(vm.host, form.cleaned_data):
                 messages.warning(request, warning)
@@ -137,7 +139,8 @@ def nic_edit(request, pk, mac):
                 if form.cleaned_data["type"] == "direct":
                     changes["mode"] = form.cleaned_data["mode"] or "bridge"
             try:
-                op = services.request_nic_update(request.user, vm, nic, changes)
+                op = services.request_nic_update(request.user, vm, nic, changes,
+                                                 request.POST.get("version"))
                 messages.info(request, f"Changing NIC {nic.mac}: operation #{op.pk}.")
                 if "source" in changes:
                     for warning in nic_warnings(vm.host, form.cleaned_data, old=nic,
@@ -147,6 +150,8 @@ def nic_edit(request, pk, mac):
             except services.Invalid as exc:
                 add_errors(form, exc.errors)
     return render(request, "vms/nic_edit.html", {"vm": vm, "nic": nic, "form": form,
+                                                 "version": request.POST.get("version")
+                                                 or versions.current_version(vm),
                                                  "sources": _sources(vm.host, request.user)})
 
 
@@ -155,7 +160,7 @@ def nic_remove(request, pk, mac):
     vm = _vm(request, pk)
     _require_change(request, vm)
     nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
-    op = services.request_nic_remove(request.user, vm, nic)
+    op = services.request_nic_remove(request.user, vm, nic, request.POST.get("version"))
     messages.info(request, f"Removing NIC {nic.mac}: operation #{op.pk}.")
     return redirect("vms:detail", pk=vm.pk)
 

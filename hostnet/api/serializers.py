@@ -37,6 +37,10 @@ class ChangeSerializer(serializers.Serializer):
                                        help_text="false: runtime only, gone after a reboot")
     force = serializers.BooleanField(required=False, default=False,
                                      help_text="I know: lifts only the management-path checks")
+    version = serializers.CharField(
+        required=False, help_text="the host's interfaces' `version` (GET /api/hostnet/{id}/) "
+        "this change was planned against: changed since (or another change pending) answers "
+        "409 with the diff and the version to plan against")
 
 
 class BridgeCreateSerializer(ChangeSerializer):
@@ -148,4 +152,6 @@ class TreeNodeSerializer(serializers.Serializer):
 class HostTreeSerializer(serializers.Serializer):
     host = serializers.IntegerField()
     name = serializers.CharField()
+    version = serializers.CharField(help_text="the interfaces' version (hash); send it with a "
+                                              "change")
     interfaces = TreeNodeSerializer(many=True)

@@ -4,15 +4,25 @@ only, nothing enqueued). Each action has its own body serializer (hostnet.api.se
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, status, viewsets
+
+from kvmweb.api_schema import conflict
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from .. import plans, services, tree
+from .. import plans, services, tree, versions
 from ..access import require_change_host_network, visible_host_networks
 from .serializers import (ACTION_SERIALIZERS, ChangeStartedSerializer, HostTreeSerializer,
                           PlanSerializer)
+
+
+CHANGED = conflict(
+    "Host interfaces changed since the change was planned against `version`, or another host "
+    "network change is pending (the body has the current `version`, the `seen_version` and the "
+    "`diff` since: plan again)", diff=serializers.CharField(required=False),
+    version=serializers.CharField(required=False), seen_version=serializers.CharField(
+        required=False), replan_page=serializers.CharField(required=False))
 
 
 class HostNetworkViewSet(viewsets.GenericViewSet):
@@ -34,6 +44,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         host = self.get_object()
         return Response({"host": host.pk, "name": host.name,
+                         "version": versions.current_version(host),
                          "interfaces": tree.as_data(tree.build(host, request.user))})
 
     def _plan(self, request):
@@ -43,6 +54,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         params = dict(body.validated_data)
         force = params.pop("force")
+        self._version = params.pop("version", None)
         params = {k: v for k, v in params.items() if v not in (None, "")}
         try:
             plan = plans.build(self.host_action, params, services.read_model(host),
@@ -54,7 +66,8 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
     def _change(self, request):
         host, params, force, plan = self._plan(request)
         with transaction.atomic():
-            op = services.start(request.user, host, self.host_action, params, force=force)
+            op = services.start(request.user, host, self.host_action, params, force=force,
+                                version=self._version)
         data = ChangeStartedSerializer(op, context=self.get_serializer_context()).data
         return Response({**data, "plan": plan}, status=status.HTTP_202_ACCEPTED)
 
@@ -72,7 +85,8 @@ def _endpoint(name, label, body, plan_only):
     endpoint = extend_schema(
         summary=f"{label}: the plan only, nothing enqueued" if plan_only else label,
         request=body, operation_id=f"hostnet_{endpoint.__name__}",
-        responses={200: PlanSerializer} if plan_only else {202: ChangeStartedSerializer},
+        responses={200: PlanSerializer} if plan_only else {202: ChangeStartedSerializer,
+                                                           409: CHANGED},
     )(endpoint)
     return action(detail=True, methods=["post"], url_path=path, host_action=name)(endpoint)
 

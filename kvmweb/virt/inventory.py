@@ -77,6 +77,12 @@ def active_network_leases(conn):
     return {call(net.name): _leases(net) for net in nets}
 
 
+def network_xmls(conn):
+    """{name: XML} of every network of the host: the cheap read the watcher repeats every few
+    seconds to notice ``virsh net-update``, for which libvirt sends no event."""
+    return {call(net.name): call(net.XMLDesc, 0) for net in call(conn.listAllNetworks, 0)}
+
+
 def network_record(net):
     xml = call(net.XMLDesc, 0)
     model = Network.from_xml(xml)

@@ -36,7 +36,11 @@ _NET_LIFECYCLE = {
 class HostWatch:
     """Events of one host, reported as ``report(key, kind, name, detail)``.
 
-    kinds: "domain" (lifecycle), "device-added", "device-removed", "network", "lost".
+    kinds: "domain" (lifecycle), "device-added", "device-removed", "device-removal-failed",
+    "metadata" (a domain's <metadata>, <title> or <description>), "tunable" (e.g. a NIC's
+    bandwidth), "network" (lifecycle), "network-metadata" (where the host's libvirt has it:
+    9.0 has not; nor does any libvirt send an event for ``virsh net-update``), "lost".
+    ``events`` lists the kinds this host's connection subscribed to.
     """
 
     def __init__(self, key, target, report, keepalive=(2, 2)):
@@ -46,21 +50,42 @@ class HostWatch:
         self.keepalive = keepalive
         self.conn = None
         self._callbacks = []
+        self._net_callbacks = []
+        self.events = []
+
+    def _domain_events(self):
+        return [(libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, "domain"),
+                (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, self._on_device_added, "device-added"),
+                (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, self._on_device_removed,
+                 "device-removed"),
+                (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED, self._on_removal_failed,
+                 "device-removal-failed"),
+                (libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, self._on_metadata, "metadata"),
+                (libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE, self._on_tunable, "tunable")]
+
+    def _network_events(self):
+        found = [(libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._on_network, "network")]
+        metadata = getattr(libvirt, "VIR_NETWORK_EVENT_ID_METADATA_CHANGE", None)  # libvirt 9.8+
+        if metadata is not None:
+            found.append((metadata, self._on_network_metadata, "network-metadata"))
+        return found
 
     def start(self):
         """Open the connection and register callbacks; raises VirtError when the host is down."""
         conn = open_connection(self.target, keepalive=self.keepalive)
         self.conn = conn
-        self._callbacks = [
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                        self._on_lifecycle, None),
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-                                        self._on_device_added, None),
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                        self._on_device_removed, None),
-        ]
-        self._net_callback = conn.networkEventRegisterAny(
-            None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._on_network, None)
+        for register, events, held in ((conn.domainEventRegisterAny, self._domain_events(),
+                                         self._callbacks),
+                                        (conn.networkEventRegisterAny, self._network_events(),
+                                         self._net_callbacks)):
+            for event, callback, kind in events:
+                try:
+                    held.append(register(None, event, callback, None))
+                except libvirt.libvirtError:
+                    if kind in ("domain", "network"):
+                        raise
+                    continue  # an older libvirtd on the host does not offer it
+                self.events.append(kind)
         conn.registerCloseCallback(self._on_close, None)
         return self
 
@@ -72,7 +97,8 @@ class HostWatch:
             conn.unregisterCloseCallback()
             for cb in self._callbacks:
                 conn.domainEventDeregisterAny(cb)
-            conn.networkEventDeregisterAny(self._net_callback)
+            for cb in self._net_callbacks:
+                conn.networkEventDeregisterAny(cb)
             conn.close()
         except libvirt.libvirtError:
             pass  # the connection is already gone
@@ -86,6 +112,18 @@ class HostWatch:
 
     def _on_device_removed(self, _conn, dom, dev_alias, _opaque):
         self.report(self.key, "device-removed", dom.name(), dev_alias)
+
+    def _on_removal_failed(self, _conn, dom, dev_alias, _opaque):
+        self.report(self.key, "device-removal-failed", dom.name(), dev_alias)
+
+    def _on_metadata(self, _conn, dom, mtype, nsuri, _opaque):
+        self.report(self.key, "metadata", dom.name(), nsuri or str(mtype))
+
+    def _on_tunable(self, _conn, dom, params, _opaque):
+        self.report(self.key, "tunable", dom.name(), ", ".join(sorted(params or {})))
+
+    def _on_network_metadata(self, _conn, net, mtype, nsuri, _opaque):
+        self.report(self.key, "network-metadata", net.name(), nsuri or str(mtype))
 
     def _on_network(self, _conn, net, event, _detail, _opaque):
         self.report(self.key, "network", net.name(), _NET_LIFECYCLE.get(event, str(event)))

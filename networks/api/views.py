@@ -9,7 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from kvmweb import api_params
-from kvmweb.api_schema import conflict
+from kvmweb.api_schema import DRIFTED, conflict, drift_fields
+from kvmweb.conflicts import refuse_edit
 from operations.api.serializers import OperationSerializer
 
 from .. import choices, intake, services, versions
@@ -20,13 +21,17 @@ from .serializers import (AttachedNICSerializer, AutostartSerializer, ConfirmSer
 
 IN_USE = conflict("VM NICs use this network; send confirm=true to go ahead",
                   attached_nics=AttachedNICSerializer(many=True))
+IN_USE_OR_DRIFTED = conflict("Either VM NICs use this network (send confirm=true to go ahead), "
+                             + DRIFTED, attached_nics=AttachedNICSerializer(many=True,
+                                                                            required=False),
+                             **drift_fields())
 EDIT_CONFLICT = conflict(
     "Not applied: either the change restarts the network (send confirm=true), or the network "
     "changed since the edit was planned against `version` (the body has the current `version`, "
-    "the `seen_version` and the `diff` of what changed since: re-plan against it)",
-    diff=serializers.CharField(),
+    "the `seen_version` and the `diff` of what changed since: re-plan against it), " + DRIFTED,
+    diff=serializers.CharField(required=False),
     version=serializers.CharField(required=False, help_text="the version to plan against"),
-    seen_version=serializers.CharField(required=False))
+    seen_version=serializers.CharField(required=False), **drift_fields())
 
 
 class XMLTextParser(parsers.BaseParser):
@@ -115,6 +120,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
         return self.request.data
 
     def _apply_edit(self, network, result, confirm, seen_version=None):
+        refuse_edit(network.host_id, network.target)
         stale = versions.conflict(network, seen_version)
         if stale:
             return Response(stale, status=status.HTTP_409_CONFLICT)
@@ -132,10 +138,12 @@ class NetworkViewSet(viewsets.ModelViewSet):
                                 team=network.owner, xml=result.xml, base=network.xml)
         return self._op(op, {"diff": edit["diff"], "warnings": result.warnings})
 
-    @extend_schema(request=ConfirmSerializer, responses={202: OperationSerializer, 409: IN_USE},
+    @extend_schema(request=ConfirmSerializer,
+                   responses={202: OperationSerializer, 409: IN_USE_OR_DRIFTED},
                    parameters=[api_params.boolean("confirm", "delete even though VM NICs use it")])
     def destroy(self, request, *args, **kwargs):
         network = self._changeable()
+        refuse_edit(network.host_id, network.target)
         confirm = self._confirmed()
         in_use = nics_in_use(network)
         if in_use and not confirm:

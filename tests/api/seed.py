@@ -85,4 +85,17 @@ def seed(owner=None):
                                           capacity=10 << 30, allocation=1 << 30, available=9 << 30)
         Volume.objects.create(pool=pool, name="vm0.qcow2", path="/var/lib/libvirt/images/vm0.qcow2",
                               capacity=1 << 30, allocation=1 << 20, format="qcow2")
+    seed_drift(hosts[0])
     return hosts
+
+
+def seed_drift(host):
+    """kvm1's lab network changed outside kvmweb: an open drift."""
+    from hosts.signals import definitions_were_read
+    from networks.models import Network
+
+    definitions_were_read(host.pk, "sync")  # the first read: every baseline
+    net = Network.objects.get(host=host, name="lab")
+    net.xml = net.xml.replace("<portgroup name='web'/>", "<portgroup name='db'/>")
+    net.save()
+    definitions_were_read(host.pk, "watcher: periodic network read", [net.target])

@@ -62,3 +62,24 @@ def test_plain_users_see_the_tree_but_not_the_actions(client, plain_user, host):
     client.force_login(plain_user)
     assert b"hostnet-actions" not in client.get(f"/hostnet/{host.pk}/").content
     assert client.get(f"/hostnet/{host.pk}/mtu/").status_code == 403
+
+
+def test_a_change_planned_on_an_old_state_of_the_interfaces_gets_409_with_the_diff(
+        admin_client, admin_api, host):
+    seen = admin_api.get(f"/api/hostnet/{host.pk}/").json()["version"]
+    HostInterface.objects.filter(host=host, name="eth0").update(mtu=9000)  # changed since
+    response = admin_api.post(f"/api/hostnet/{host.pk}/mtu/",
+                              {"name": "br0", "mtu": 1400, "version": seen}, format="json")
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["seen_version"] == seen and body["version"] != seen
+    assert "9000" in body["diff"] and not Operation.objects.exists()
+    ok = admin_api.post(f"/api/hostnet/{host.pk}/mtu/",
+                        {"name": "br0", "mtu": 1400, "version": body["version"]}, format="json")
+    assert ok.status_code == 202, ok.content
+    # The page's confirm carries the version its preview was planned on.
+    page = admin_client.post(f"/hostnet/{host.pk}/mtu/", {"name": "br0", "mtu": 1300,
+                                                          "timeout": 10, "confirm": "yes",
+                                                          "version": seen})
+    assert page.status_code == 409 and 'id="replan"' in page.content.decode()
+    assert Operation.objects.count() == 1

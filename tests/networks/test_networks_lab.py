@@ -224,14 +224,24 @@ def test_two_clients_edit_one_network_and_no_change_is_lost(admin_api, kvm1, lab
     assert a["mac"] in second.json()["diff"]
     assert wait_operation(first.json()["id"]).status == "succeeded"
 
-    # Behind kvmweb's back, a third static host is added on the host itself.
+    # Behind kvmweb's back, a third static host is added on the host itself; a sync notices
+    # it as drift, and kvmweb refuses edits of t-two until someone decides (issue 11, drift).
     c = "<host mac='52:54:00:75:00:0c' name='c' ip='192.168.207.12'/>"
     lab_run(lab, "virsh", "net-update", "t-two", "add", "ip-dhcp-host", c, "--live", "--config")
-
-    # Bob re-plans against the current version (the read model, without c) and adds his host.
+    sync = admin_api.post(f"/api/hosts/{kvm1.pk}/sync/")
+    assert wait_operation(sync.json()["id"]).status == "succeeded"
     again = other.get(url).json()["version"]
     assert again != seen
-    response = other.patch(url, {"version": again, "static_hosts": [a, b]}, format="json")
+    refused = other.patch(url, {"version": again, "static_hosts": [a, b]}, format="json")
+    assert refused.status_code == 409 and "drift" in refused.json(), refused.content
+
+    # Bob accepts the host's version (c), re-plans against it and adds his host.
+    drift = other.get(refused.json()["drift"]).json()
+    assert "52:54:00:75:00:0c" in drift["diff"]
+    assert other.post(refused.json()["drift"] + "accept/").status_code == 200
+    c_spec = {"mac": "52:54:00:75:00:0c", "ip": "192.168.207.12", "name": "c"}
+    response = other.patch(url, {"version": again, "static_hosts": [a, c_spec, b]},
+                           format="json")
     assert response.status_code == 202, response.content
     assert wait_operation(response.json()["id"]).status == "succeeded"
     macs = {h.mac for h in dumpxml(lab, "t-two").ip_for(4).dhcp.hosts}

@@ -118,7 +118,7 @@ def test_every_endpoint_has_a_rule():
 OBJECT_OF = {  # namespace or API basename -> the world attribute its pk names
     "hosts": "host", "host": "host", "hostnet": "host", "networks": "bluenet",
     "network": "bluenet", "vms": "bluevm", "vm": "bluevm", "operations": "op",
-    "operation": "op", "teams": "blue",
+    "operation": "op", "teams": "blue", "drift": "drift",
 }
 
 
@@ -129,6 +129,19 @@ def world_plus(world):
                                         target="domain:d1", status="succeeded")
     world.pool = AddressPool.objects.create(team=world.blue, cidr="10.20.0.0/16")
     world.token, _ = ApiToken.issue(world.users["operator"], "mine")
+    if apps.is_installed("drift"):
+        from django.utils import timezone
+
+        from drift.models import Drift
+
+        now = timezone.now()
+        host_xml = world.bluenet.xml.replace("</network>", "<domain name='changed'/></network>")
+        world.drift = Drift.objects.create(
+            host=world.host, target="network:bluenet", kind="network", name="bluenet",
+            noticed_by="sync", noticed=now, last_seen=now, baseline_xml=world.bluenet.xml,
+            baseline_version="a" * 16, host_xml=host_xml, host_version="b" * 16, diff="+ x")
+        world.bluenet.xml = host_xml
+        world.bluenet.save()
     if apps.is_installed("consoles"):
         from consoles.models import ConsoleSession
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import addresses
+from .. import addresses, versions
 from ..choices import (BOOT_CHOICES, DISK_CHOICES, DISPLAY_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
                        NIC_MODELS, NIC_TYPES)
 from ..handlers import disk_paths
@@ -21,6 +21,17 @@ class NICSpecSerializer(serializers.Serializer):
     outbound_average = serializers.IntegerField(required=False, min_value=0, help_text="KiB/s")
 
 
+def _version_field():
+    return serializers.CharField(
+        required=False, help_text="the VM's `version` this change was planned against: a VM "
+        "changed since (or with another change pending) answers 409 with the diff and the "
+        "version to plan against")
+
+
+class NICAddSerializer(NICSpecSerializer):
+    version = _version_field()
+
+
 class NICUpdateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(NIC_TYPES, required=False)
     source = serializers.CharField(required=False)
@@ -31,6 +42,7 @@ class NICUpdateSerializer(serializers.Serializer):
     link_state = serializers.ChoiceField(LINK_STATES, required=False)
     inbound_average = serializers.IntegerField(required=False, min_value=0)
     outbound_average = serializers.IntegerField(required=False, min_value=0)
+    version = _version_field()
 
 
 class AddressSerializer(serializers.Serializer):
@@ -68,12 +80,18 @@ class VMSerializer(serializers.ModelSerializer):
     memory_mib = serializers.IntegerField(read_only=True)
     nics = serializers.SerializerMethodField()
     disks = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField(
+        help_text="the VM's networking definition's version (hash); send it with a NIC change "
+                  "or delete so a change made meanwhile is refused (409) instead of overwritten")
 
     class Meta:
         model = Domain
-        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "state", "vcpus", "memory_mib",
-                  "persistent", "autostart", "nics", "disks"]
+        fields = ["id", "url", "host", "host_name", "owner", "name", "uuid", "version", "state",
+                  "vcpus", "memory_mib", "persistent", "autostart", "nics", "disks"]
         read_only_fields = fields
+
+    def get_version(self, vm) -> str:
+        return versions.current_version(vm)
 
     @extend_schema_field(NICSerializer(many=True))
     def get_nics(self, vm):

@@ -1,12 +1,15 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hosts.access import visible_hosts
 from kvmweb import api_params
 from kvmweb.access import creating_teams
+from kvmweb.api_schema import DRIFTED, conflict, drift_fields
 from operations.api.serializers import OperationSerializer
 
 from .. import addresses, services
@@ -14,8 +17,26 @@ from ..access import visible_vms
 from ..choices import STATES
 from ..models import StoragePool
 from ..validation import normalize_mac
-from .serializers import (HostRefSerializer, NICSerializer, NICSpecSerializer,
+from .serializers import (HostRefSerializer, NICAddSerializer, NICSerializer,
                           NICUpdateSerializer, PoolSerializer, ShutdownSerializer, VMCreateSerializer, VMSerializer)
+
+
+EDIT_CONFLICT = conflict(
+    "VM not changed: it changed since the change was planned against `version` (the body has "
+    "the current `version`, the `seen_version` and the `diff` since: plan again), " + DRIFTED,
+    diff=serializers.CharField(required=False),
+    version=serializers.CharField(required=False, help_text="the version to plan against"),
+    seen_version=serializers.CharField(required=False),
+    replan_page=serializers.CharField(required=False), **drift_fields())
+VERSION = OpenApiParameter("version", OpenApiTypes.STR, description="the VM's `version` this "
+                           "change was planned against (a stale one answers 409)")
+
+
+def _version_param(request):
+    values = request.query_params.getlist("version")
+    if len(values) > 1:
+        raise ValidationError({"version": ["give one version"]})
+    return values[0] if values else None
 
 
 @extend_schema_view(list=extend_schema(parameters=[
@@ -57,14 +78,15 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         spec["nics"] = [dict(n) for n in spec.get("nics") or []]
         return self._run(services.request_create, host, spec, team)
 
-    @extend_schema(parameters=[api_params.boolean("remove_disks", "also delete its disk volumes")],
-                   responses={202: OperationSerializer})
+    @extend_schema(parameters=[api_params.boolean("remove_disks", "also delete its disk volumes"),
+                               VERSION],
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     def destroy(self, request, pk=None):
         """Undefine the VM (forcing it off first); with remove_disks=true also delete its disk
         volumes (listed in the VM's `disks`; CD-ROM images are kept)."""
         vm = self.get_object()
         remove = bool(api_params.bool_param(request, "remove_disks"))
-        return self._run(services.request_delete, vm, remove)
+        return self._run(services.request_delete, vm, remove, _version_param(request))
 
     def _action(self, name):
         return self._run(services.request_action, self.get_object(), name)
@@ -106,7 +128,8 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         return self._action("resume")
 
     @extend_schema(methods=["get"], responses=NICSerializer(many=True))
-    @extend_schema(methods=["post"], request=NICSpecSerializer, responses={202: OperationSerializer})
+    @extend_schema(methods=["post"], request=NICAddSerializer,
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     @action(detail=True, methods=["get", "post"])
     def nics(self, request, pk=None):
         """NICs with counters and addresses (and where each address came from); POST adds one
@@ -116,12 +139,16 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
             found = addresses.for_vm(vm)
             return Response(NICSerializer(vm.nics.all(), many=True,
                                           context={"addresses": found}).data)
-        body = NICSpecSerializer(data=request.data)
+        body = NICAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._run(services.request_nic_add, vm, dict(body.validated_data))
+        nic = dict(body.validated_data)
+        version = nic.pop("version", None)
+        return self._run(services.request_nic_add, vm, nic, version)
 
-    @extend_schema(methods=["patch"], request=NICUpdateSerializer, responses={202: OperationSerializer})
-    @extend_schema(methods=["delete"], request=None, responses={202: OperationSerializer})
+    @extend_schema(methods=["patch"], request=NICUpdateSerializer,
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
+    @extend_schema(methods=["delete"], request=None, parameters=[VERSION],
+                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     @extend_schema(methods=["get"], responses=NICSerializer)
     @action(detail=True, methods=["get", "patch", "delete"],
             url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})", url_name="nic")
@@ -133,10 +160,12 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         if request.method == "GET":
             return Response(NICSerializer(nic, context={"addresses": addresses.for_vm(vm)}).data)
         if request.method == "DELETE":
-            return self._run(services.request_nic_remove, vm, nic)
+            return self._run(services.request_nic_remove, vm, nic, _version_param(request))
         body = NICUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        return self._run(services.request_nic_update, vm, nic, dict(body.validated_data))
+        changes = dict(body.validated_data)
+        version = changes.pop("version", None)
+        return self._run(services.request_nic_update, vm, nic, changes, version)
 
     @extend_schema(parameters=[api_params.HOST], responses=PoolSerializer(many=True))
     @action(detail=False, methods=["get"])
