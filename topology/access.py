@@ -37,6 +37,12 @@ def hidden_objects(user, host_ids):
     return set(nets), set(vms)
 
 
+def sees_whole_hosts(user):
+    """Whether every network and VM of the hosts the user sees is theirs to see (the
+    published parts can be served as they are)."""
+    return is_admin(user)
+
+
 def pushes_deltas(user):
     """Whether ``topology.delta`` events may reach this user whole (they carry every element of
     the host); others get only the versions and fetch their view from the API."""
