@@ -46,7 +46,7 @@ def group_over():
 
 
 def recheck_after():
-    return getattr(settings, "KVMWEB_TOPOLOGY_RECHECK", 300)
+    return getattr(settings, "KVMWEB_TOPOLOGY_RECHECK", 600)
 
 
 def compact(data):
