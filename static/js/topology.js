@@ -11,7 +11,8 @@
   const box = document.getElementById("topology");
   if (!box || typeof cytoscape === "undefined") return;
   const statusEl = document.getElementById("topo-status");
-  const T = window.kvmwebTopology = { versions: {}, lastApplied: null, firstPaint: null };
+  const T = window.kvmwebTopology = { versions: {}, lastApplied: null, firstPaint: null,
+    openAtMost: 3 };                           // closed groups a search opens at once
   const parts = new Map();                     // host pk -> Set of element ids it contributes
   const expanded = new Set();                  // group ids the user opened
   const held = new Map();                      // id -> {group: "nodes"|"edges", data, position}
@@ -376,13 +377,19 @@
     if (q.length < 2) return;
     const matches = (d) => [d.label, d.name, d.mac, ...(d.ips || []), ...(d.addresses || [])]
       .some((v) => v && String(v).toLowerCase().includes(q));
-    // Members of closed groups too: their groups open, so they can be shown.
-    const found = [];
-    held.forEach((h, id) => { if (h.group === "nodes" && matches(h.data)) found.push(id); });
-    reveal(found);
-    const hits = cy.nodes().filter((n) => matches(n.data()));
+    // Members of closed groups too: their groups open so they can be shown, unless they are in
+    // many groups (a query like "vm" in a large fleet): then the groups are marked instead.
+    const found = [], groups = new Set();
+    held.forEach((h, id) => {
+      if (h.group === "nodes" && matches(h.data)) { found.push(id); groups.add(h.data.group); }
+    });
+    let pointed = cy.collection();
+    if (groups.size <= T.openAtMost) reveal(found);
+    else groups.forEach((g) => { pointed = pointed.union(cy.getElementById(g)); });
+    const hits = cy.nodes().filter((n) => matches(n.data())).union(pointed);
     hits.addClass("match");
-    say(`${hits.length} found`);
+    say(pointed.nonempty() ? `${hits.length - pointed.length + found.length} found, ${found.length} of them in ` +
+      `${groups.size} closed group${groups.size > 1 ? "s" : ""} (marked): open one, or type more` : `${hits.length} found`);
     if (hits.nonempty()) cy.fit(hits, 80);
   });
 
