@@ -3,10 +3,12 @@ database, measured where users feel it, each beside its baseline:
 
 - graph JSON: server time of GET /api/topology/ (all hosts), beside the same without the
   published versions (build only), and one host's delta after a change;
-- first paint in Chromium: navigation start -> the graph drawn (fetch, layout, first frame);
+- first paint in Chromium: navigation start -> the graph drawn (page, scripts, fetch, layout,
+  first frame), and how many elements are drawn and how many kept aside (closed groups);
 - a 60-node delta (20 VMs with NIC and vnet appear on one host, then go): the time the page
-  takes to apply it (pushed over the websocket), beside the baseline of redrawing everything
-  (remove all, add all, lay all out again), as a page that polls the whole graph would.
+  takes to apply it (pushed over the websocket), with their group closed (kept aside) and open
+  (drawn), beside the baseline of redrawing everything (remove all, add all, lay all out
+  again), as a page that polls the whole graph would.
 
 Run:  .venv/bin/python bench/topology_bench.py [--hosts 20] [--vms 100] [--group-over 10]
       [--screenshot docs/topology.png] [--serve SECONDS]

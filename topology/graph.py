@@ -110,7 +110,7 @@ def _href_pattern(name):
 
 
 def _href(name, pk):
-    """The page of an object (``reverse(name, args=[pk])``, without resolving thousands of times)."""
+    """The page of an object: ``reverse(name, args=[pk])``, without resolving thousands of times."""
     if pk is None:
         return ""
     return str(pk).join(_href_pattern(name))
