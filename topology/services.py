@@ -59,14 +59,20 @@ def compact(data):
 
 def serialize(part):
     """A part as the API joins it: {"nodes": "<elements>", "edges": "<elements>", "lans":
-    "{id: element}"} (JSON text; elements comma-separated, without brackets; the LAN nodes
-    apart, since hosts share them)."""
+    {id: element}} (JSON text of compact elements, comma-separated, without brackets; the LAN
+    nodes apart, since hosts share them)."""
     nodes = [part["nodes"][i] for i in sorted(part["nodes"])]
     return {
         "nodes": _dumps([{"data": compact(d)} for d in nodes if d["kind"] != C.LAN])[1:-1],
         "edges": _dumps([{"data": compact(part["edges"][i])} for i in sorted(part["edges"])])[1:-1],
-        "lans": _dumps({d["id"]: {"data": compact(d)} for d in nodes if d["kind"] == C.LAN}),
+        "lans": {d["id"]: {"data": compact(d)} for d in nodes if d["kind"] == C.LAN},
     }
+
+
+def _stored(part):
+    """serialize(part) as kept in Redis (hash fields)."""
+    frag = serialize(part)
+    return {**frag, "lans": _dumps(frag["lans"])}
 
 
 def publish(host_pk, part):
@@ -79,7 +85,7 @@ def publish(host_pk, part):
         old = json.loads(stored[1]) if stored[1] else None
         if old == part:  # compared with the database just now; fragments of older releases added
             r.hset(_key(host_pk), mapping={"checked": time.time(),
-                                           **(serialize(part) if stored[2] is None else {})})
+                                           **(_stored(part) if stored[2] is None else {})})
             return version
         delta = deltas.diff(old or EMPTY, part)
         # Starting from the clock keeps versions growing even if Redis lost the old ones.
@@ -87,7 +93,7 @@ def publish(host_pk, part):
         entry = {"version": version, "base": base, **delta}
         pipe = r.pipeline()
         pipe.hset(_key(host_pk), mapping={"version": version, "part": json.dumps(part),
-                                          "checked": time.time(), **serialize(part)})
+                                          "checked": time.time(), **_stored(part)})
         pipe.rpush(f"{_key(host_pk)}:log", json.dumps(entry))
         pipe.ltrim(f"{_key(host_pk)}:log", -LOG_KEEP, -1)
         pipe.execute()
@@ -185,17 +191,22 @@ def view_for(user, focus=graph.ALL):
 
 
 def published_view(user, focus=graph.ALL):
-    """The hosts' fragments (see :func:`fragments`) for a user who sees whole hosts and a focus
-    on all of them or one; None when the view must be built (a network or VM focus, or a user
-    who may not see every network and VM of the hosts)."""
+    """{host pk: (version, fragment)} of what ``user`` may see for a focus on all hosts or one
+    (None for a network or VM focus: build it). Hosts the user sees whole come from the kept
+    fragments; hosts with a network or VM the user may not see are built for them."""
     from . import access
 
-    if focus.kind not in ("all", "host") or not access.sees_whole_hosts(user):
+    if focus.kind not in ("all", "host"):
         return None
     host_ids = set(access.topology_hosts(user))
     if focus.host is not None:
         host_ids &= {focus.host}
-    return fragments(host_ids)
+    partial = access.hosts_with_hidden(user, host_ids)
+    found = fragments(host_ids - partial)
+    if partial:
+        g, versions = current(partial, graph.ALL, access.hidden_objects(user, partial))
+        found.update({pk: (v, serialize(graph.host_part(g, pk))) for pk, v in versions.items()})
+    return found
 
 
 def deltas_since(host_pk, version):

@@ -1,6 +1,7 @@
 """GET /api/topology/ joins the hosts' published parts, kept serialized per version: a new
 version replaces the kept fragment, a part not compared with the database for a while is built
-again, a new host row starts unpublished, and the answer is compact (empty keys left out)."""
+again, a host with something the user may not see is built for them, a new host row starts
+unpublished, and the answer is compact (empty keys left out)."""
 
 import pytest
 from django.test import override_settings
@@ -10,7 +11,7 @@ from hosts.services import set_status
 from hosts.signals import announce
 from operations.locks import client as redis_client
 from topology import graph, services
-from topology_fixtures import MAC
+from topology_fixtures import MAC, store_classic_host
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +27,35 @@ def test_the_api_joins_the_kept_fragments_without_building(admin_api, host, monk
     assert again == first
     assert f"nic:{host.pk}:uuid-pxe1:{MAC}" in {n["data"]["id"] for n in again["nodes"]}
     assert admin_api.get(f"/api/topology/?host={host.pk}").json()["versions"] == first["versions"]
+
+
+def test_a_user_gets_whole_hosts_from_the_fragments_and_partly_hidden_ones_built(
+        user_api, plain_user, monkeypatch):
+    from teams.models import Team
+    from tests.conftest import grant
+    from vms.models import Domain
+
+    h1 = store_classic_host("kvm1", "10.79.1.11")
+    h2 = store_classic_host("kvm2", "10.79.1.12", uuid="uuid-pxe2")
+    for h in (h1, h2):
+        grant(plain_user, h, "viewer")
+    services.refresh_many([h1.pk, h2.pk])
+    whole = user_api.get("/api/topology/").json()
+    both = {f"vm:{h1.pk}:uuid-pxe1", f"vm:{h2.pk}:uuid-pxe2"}
+    assert both <= {n["data"]["id"] for n in whole["nodes"]}
+    monkeypatch.setattr(graph, "build", lambda *a, **k: pytest.fail("built the graph again"))
+    assert user_api.get("/api/topology/").json() == whole  # both seen whole: no build
+
+    monkeypatch.undo()
+    Domain.objects.filter(host=h1).update(owner=Team.objects.create(name="red"))
+    built = []
+    real = graph.build
+    monkeypatch.setattr(graph, "build", lambda model, *a: built.append(
+        [h.pk for h in model.hosts]) or real(model, *a))
+    seen = {n["data"]["id"] for n in user_api.get("/api/topology/").json()["nodes"]}
+    assert built == [[h1.pk]]  # only the host with something hidden from the user
+    assert f"vm:{h1.pk}:uuid-pxe1" not in seen and f"if:{h1.pk}:vnet0" in seen
+    assert f"vm:{h2.pk}:uuid-pxe2" in seen
 
 
 def test_a_new_version_replaces_the_kept_fragment(admin_api, host):

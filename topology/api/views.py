@@ -30,7 +30,7 @@ class TopologyViewSet(viewsets.GenericViewSet):
         query.is_valid(raise_exception=True)
         focus = access.focus_for(request.user, **query.validated_data)
         found = services.published_view(request.user, focus)
-        if found is not None:  # the hosts' stored fragments, joined (no build, no encoding)
+        if found is not None:  # the hosts' kept fragments joined (built: hosts partly hidden)
             return HttpResponse(services.graph_json(focus, found), content_type="application/json")
         g, versions = services.view_for(request.user, focus)
         elements = g.as_elements()
