@@ -47,6 +47,8 @@ def set_status(host, status, reason=""):
     Host.objects.filter(pk=host.pk).update(**fields)
     if changed or status == Host.Status.ONLINE:
         events.host_status(host)
+    if changed:
+        signals.announce(host.pk, "status")  # e.g. the topology draws offline hosts apart
 
 
 def _status_for(error):

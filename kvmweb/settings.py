@@ -202,6 +202,9 @@ KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
 # The topology collapses more VMs than this on one network into one expandable node.
 KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
+# Seconds a host's published topology is served without comparing it with the database again
+# (every announced change and every sync compares it: twice the default sync interval).
+KVMWEB_TOPOLOGY_RECHECK = envint("KVMWEB_TOPOLOGY_RECHECK", 600)
 # Live state (the watcher): seconds of per-second interface rates kept in Redis for graphs,
 # and how often leases of followed hosts' active networks are re-read.
 KVMWEB_RATES_HISTORY = envint("KVMWEB_RATES_HISTORY", 900)

@@ -37,6 +37,21 @@ def hidden_objects(user, host_ids):
     return set(nets), set(vms)
 
 
+def hosts_with_hidden(user, host_ids):
+    """Of these hosts, those with a network or VM the user may not see: their published parts
+    (which show everything) may not be served to this user as they are."""
+    if is_admin(user):
+        return set()
+    from networks.models import Network
+    from vms.models import Domain
+
+    nets = Network.objects.filter(host_id__in=host_ids).exclude(
+        pk__in=visible_networks(user).values("pk")).values_list("host_id", flat=True)
+    vms = Domain.objects.filter(host_id__in=host_ids).exclude(
+        pk__in=visible_vms(user).values("pk")).values_list("host_id", flat=True)
+    return set(nets) | set(vms)
+
+
 def pushes_deltas(user):
     """Whether ``topology.delta`` events may reach this user whole (they carry every element of
     the host); others get only the versions and fetch their view from the API."""

@@ -14,6 +14,8 @@ class TopologyConfig(AppConfig):
 
         # dispatch_uid: one receiver even if ready() runs twice (tests, autoreload).
         read_model_changed.connect(services.on_read_model_changed, dispatch_uid="topology.publish")
+        post_save.connect(services.on_host_saved, sender="hosts.Host",
+                          dispatch_uid="topology.host_saved")
         post_delete.connect(services.on_host_deleted, sender="hosts.Host",
                             dispatch_uid="topology.host_deleted")
         for signal in (post_save, post_delete):

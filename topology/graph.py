@@ -26,6 +26,7 @@ Every element's data has ``kind``, ``label`` and ``host`` (None for LAN nodes); 
 every node of an element kind always carry the same keys, so deltas are key by key.
 """
 
+import functools
 import ipaddress
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -98,12 +99,21 @@ class Graph:
                 "edges": [{"data": self.edges[i]} for i in sorted(self.edges)]}
 
 
-def _href(name, pk):
-    if pk is None:
-        return ""
+_SENTINEL = 987654321
+
+
+@functools.lru_cache(maxsize=None)
+def _href_pattern(name):
     from django.urls import reverse
 
-    return reverse(name, args=[pk])
+    return reverse(name, args=[_SENTINEL]).split(str(_SENTINEL))
+
+
+def _href(name, pk):
+    """The page of an object: ``reverse(name, args=[pk])``, without resolving thousands of times."""
+    if pk is None:
+        return ""
+    return str(pk).join(_href_pattern(name))
 
 
 def _global_subnets(iface):

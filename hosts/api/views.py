@@ -1,6 +1,6 @@
 from django.db import transaction
 from django.db.models import Count, Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -82,8 +82,7 @@ class HostViewSet(viewsets.ModelViewSet):
                         status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=InterfaceRatesSerializer,
-                   parameters=[OpenApiParameter("iface", str, required=True,
-                                                description="interface name on the host")])
+                   parameters=[InterfaceRatesQuerySerializer])
     @action(detail=True, methods=["get"])
     def rates(self, request, pk=None):
         """The last minutes of one interface's per-second rx/tx rates (kept in Redis while a

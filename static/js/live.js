@@ -6,7 +6,9 @@
 // in one request (htmx, hx-select-oob). The page never reloads: open tabs, forms and graphs
 // outside the regions stay as they are. `window.kvmwebLive.updatedAt` records (epoch ms) when
 // the regions last changed and `shown[ifname]` when an interface's state was last set from an
-// event, for tests and bench/live_bench.py.
+// event, for tests and bench/live_bench.py. Scripts add their own handlers with
+// `kvmwebLive.on(type, fn)` (loaded after this one); `live.connected` ({again}) is told on each
+// (re)connection.
 (function () {
   "use strict";
   const groups = (document.body.dataset.liveGroups || "").split(/\s+/).filter(Boolean);
@@ -98,6 +100,7 @@
     },
   };
 
+  let connections = 0;
   function connect(delay) {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${window.location.host}/ws/live/`);
@@ -105,6 +108,10 @@
       delay = 1000;
       groups.forEach((g) => ws.send(JSON.stringify({ follow: g })));
       if (stateDot) stateDot.classList.add("connected");
+      // Listeners that keep their own state (the topology) catch up after a reconnect.
+      const ev = { type: "live.connected", again: connections > 0 };
+      connections += 1;
+      (live.listeners[ev.type] || []).forEach((fn) => fn(ev));
     };
     ws.onmessage = (msg) => {
       const ev = JSON.parse(msg.data);

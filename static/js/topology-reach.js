@@ -42,6 +42,7 @@
                                                              headers: { Accept: "application/json" } });
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) { say(data.detail || "no answer"); return; }
+    T.reveal([...data.elements, ...data.causes.map((c) => c.hop).filter(Boolean)]);  // open groups
     data.elements.forEach((id) => cy.getElementById(id).addClass("path"));
     data.causes.forEach((c) => { if (c.hop) cy.getElementById(c.hop).addClass("reach-blocked"); });
     T.lastReach = data;

@@ -1,17 +1,25 @@
 // The topology page: Cytoscape.js draws /api/topology/ and applies the deltas pushed on
-// /ws/live/ (topology.delta on host.<pk>) and the traffic rates (host.rates on rates.<pk>).
-// Positions come from a deterministic grid layout computed here; updates never re-lay out what
-// is already placed (new nodes go next to a placed neighbour), so the picture does not jump.
+// /ws/live/ (topology.delta on host.<pk>) and the traffic rates (host.rates on rates.<pk>),
+// received through the page's shared websocket (live.js, window.kvmwebLive).
+// Positions come from a deterministic grid layout (topology-layout.js); updates never re-lay out
+// what is already placed (new nodes go next to a placed neighbour), so the picture does not jump.
+// The members of a closed group of VMs (each VM, its NICs, their taps, and the edges touching
+// them) are not in Cytoscape: they wait in `held`, where deltas update them, search finds them
+// and paths reach them; opening the group adds them (laid out once, positions kept after).
 (function () {
   "use strict";
   const box = document.getElementById("topology");
   if (!box || typeof cytoscape === "undefined") return;
-  const DX = 96, DY = 64;                      // one grid cell
   const statusEl = document.getElementById("topo-status");
-  const T = window.kvmwebTopology = { versions: {}, lastApplied: null, firstPaint: null };
+  const T = window.kvmwebTopology = { versions: {}, lastApplied: null, firstPaint: null,
+    openAtMost: 3 };                           // closed groups a search opens at once
   const parts = new Map();                     // host pk -> Set of element ids it contributes
-  const used = new Map();                      // "col,row" -> node id (grid occupancy)
   const expanded = new Set();                  // group ids the user opened
+  const held = new Map();                      // id -> {group: "nodes"|"edges", data, position}
+  const heldIn = new Map();                    // group id -> Set of its held member node ids
+  const heldAt = new Map();                    // node id -> Set of held edge ids touching it
+  const offline = new Set();                   // host pks drawn offline (their nodes "stale")
+  const LOCAL = new Set(["rate", "rateLabel", "w", "shown"]);  // data this page adds
   let pathMode = false, pathEnds = [];
 
   // -- styles ----------------------------------------------------------------------------------
@@ -42,11 +50,14 @@
       "border-color": "#997404", "text-valign": "center", "text-margin-y": 0, "font-weight": "bold" } },
     { selector: "node[kind='vmgroup']", style: { shape: "round-tag", width: 64, height: 30, "background-color": "#d1e7dd",
       "text-valign": "center", "text-margin-y": 0 } },
+    { selector: "node[kind='vmgroup'][shown]", style: { label: "data(shown)" } },
     { selector: "node[state='down']", style: { "border-color": "#dc3545", "border-width": 4, "background-color": "#f8d7da" } },
     { selector: "node[state='nocarrier']", style: { "border-color": "#fd7e14", "border-width": 4 } },
     { selector: "node[state='inactive']", style: { "border-style": "dashed", opacity: 0.6 } },
     { selector: "node.stale", style: { opacity: 0.45 } },
-    { selector: "edge", style: { width: 1.5, "line-color": "#868e96", "curve-style": "straight", "font-size": 8,
+    // Plain edges are haystacks (the cheapest to draw); labelled or arrowed ones are straight.
+    { selector: "edge", style: { width: 1.5, "line-color": "#868e96", "curve-style": "haystack", "haystack-radius": 0 } },
+    { selector: "edge[kind='forward'], edge.busy", style: { "curve-style": "straight", "font-size": 8,
       "text-background-color": "#fff", "text-background-opacity": 0.8 } },
     { selector: "edge[kind='forward']", style: { "line-style": "dashed", "line-color": "#0d6efd", label: "data(mode)",
       "target-arrow-shape": "triangle", "target-arrow-color": "#0d6efd" } },
@@ -54,121 +65,124 @@
     { selector: "edge[kind='source'], edge[kind='group']", style: { "line-style": "dotted" } },
     { selector: "edge[kind='uses']", style: { width: 3, "line-color": "#198754" } },
     { selector: "edge.busy", style: { width: "data(w)", label: "data(rateLabel)", "line-color": "#20c997" } },
-    { selector: ".member-hidden", style: { display: "none" } },
     { selector: ".match", style: { "border-color": "#d63384", "border-width": 5 } },
     { selector: ".path", style: { "line-color": "#d63384", "border-color": "#d63384", "border-width": 4,
       width: 5, "z-index": 99 } },
     { selector: ".path-end", style: { "background-color": "#d63384" } },
   ];
   const cy = T.cy = cytoscape({ container: box, style, layout: { name: "preset" },
-    hideEdgesOnViewport: true, textureOnViewport: true, minZoom: 0.02, maxZoom: 3 });
+    hideEdgesOnViewport: true, textureOnViewport: true, pixelRatio: box.dataset.big ? 1 : "auto",
+    minZoom: 0.02, maxZoom: 3 });
 
-  // -- layout: rows by tier inside each host box, VMs as columns (tap over NIC over VM) ----------
-  function tier(d) {
-    if (d.kind === "network") return 3;
-    if (d.kind === "nic" || d.kind === "vmgroup") return 6;
-    if (d.kind === "vm") return 7;
-    if (d.kind !== "iface") return 0;
-    return { bond: 1, vlan: 2, bridge: 4, tap: 5, macvtap: 5 }[d.ifkind] || 0;
+  const { DX, DY, tier, layoutHost, layoutAll, placeFresh, freeCell } = window.kvmwebTopologyGrid(cy);
+
+  // -- elements outside Cytoscape (members of closed groups) -------------------------------------
+  function index(map, key, id) { (map.get(key) || map.set(key, new Set()).get(key)).add(id); }
+  function unindex(map, key, id) {
+    const ids = map.get(key);
+    if (ids) { ids.delete(id); if (!ids.size) map.delete(key); }
   }
-  function place(id, col, row) { used.set(`${col},${row}`, id); return { x: col * DX, y: row * DY }; }
-  function freeCol(col, row) { while (used.has(`${col},${row}`)) col += 1; return col; }
-
-  // Lay out one host's nodes (data dicts) from grid cell (col0, row0); returns its width in cells.
-  function layoutHost(nodes, edges, col0, row0, pos) {
-    const byId = new Map(nodes.map((d) => [d.id, d]));
-    const nbrs = new Map();
-    edges.forEach((e) => {
-      if (!byId.has(e.source) || !byId.has(e.target)) return;
-      (nbrs.get(e.source) || nbrs.set(e.source, []).get(e.source)).push(e.target);
-      (nbrs.get(e.target) || nbrs.set(e.target, []).get(e.target)).push(e.source);
-    });
-    const colOf = new Map();
-    const units = [], rows = [[], [], [], [], [], []];
-    nodes.forEach((d) => {
-      const t = tier(d);
-      if (d.kind === "vm" || d.kind === "vmgroup") units.push(d);
-      else if (t < 6 && !(t === 5 && (nbrs.get(d.id) || []).some((n) => byId.get(n).kind === "nic"))) rows[t].push(d);
-    });
-    const bary = (d) => {
-      const xs = (nbrs.get(d.id) || []).filter((n) => colOf.has(n)).map((n) => colOf.get(n));
-      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 1e9;
-    };
-    let width = 1;
-    rows.forEach((row, t) => {
-      row.map((d) => [bary(d), d.id, d]).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
-        .forEach(([, , d], i) => { colOf.set(d.id, i); pos[d.id] = place(d.id, col0 + i, row0 + t); });
-      width = Math.max(width, row.length);
-    });
-    // A VM unit: its NICs side by side, each under its tap; the VM under them. Groups: one cell.
-    const unitCols = (u) => u.kind === "vmgroup" ? [u.id] :
-      (nbrs.get(u.id) || []).filter((n) => byId.get(n).kind === "nic").sort();
-    const anchorCol = (u) => {
-      const first = unitCols(u)[0];
-      const near = u.kind === "vmgroup" ? nbrs.get(u.id) || [] : (nbrs.get(first) || []).flatMap((t) => [t, ...(nbrs.get(t) || [])]);
-      const cols = near.filter((n) => colOf.has(n)).map((n) => colOf.get(n));
-      return cols.length ? Math.min(...cols) : 1e9;
-    };
-    units.sort((a, b) => (a.kind === "vmgroup") - (b.kind === "vmgroup") || anchorCol(a) - anchorCol(b) || (a.label < b.label ? -1 : 1));
-    const perRow = Math.max(8, width);
-    let c = 0, r = rows[5].length ? 1 : 0;     // below the taps no VM owns
-    units.forEach((u) => {
-      if (u.group) return; // laid out when its group is opened
-      const cols = unitCols(u);
-      if (c > 0 && c + cols.length > perRow) { c = 0; r += 3; }
-      cols.forEach((nic, i) => {
-        const tap = (nbrs.get(nic) || []).find((n) => byId.get(n).kind === "iface");
-        if (tap && !(tap in pos)) pos[tap] = place(tap, col0 + c + i, row0 + 5 + r);
-        if (nic !== u.id) pos[nic] = place(nic, col0 + c + i, row0 + 6 + r);
-      });
-      pos[u.id] = u.kind === "vmgroup" ? place(u.id, col0 + c, row0 + 6 + r)
-        : place(u.id, col0 + c, row0 + 7 + r);
-      if (cols.length > 1) pos[u.id].x += (cols.length - 1) * DX / 2;
-      c += Math.max(1, cols.length);
-      width = Math.max(width, c);
-    });
-    return width;
+  function hold(group, data, position) {
+    held.set(data.id, { group, data, position });
+    if (group === "edges") { index(heldAt, data.source, data.id); index(heldAt, data.target, data.id); }
+    else if (data.group) index(heldIn, data.group, data.id);
+  }
+  function unhold(id) {
+    const h = held.get(id);
+    if (!h) return null;
+    held.delete(id);
+    if (h.group === "edges") { unindex(heldAt, h.data.source, id); unindex(heldAt, h.data.target, id); }
+    else if (h.data.group) unindex(heldIn, h.data.group, id);
+    return h;
+  }
+  const inCy = (id) => cy.getElementById(id).nonempty();
+  // A node waits outside Cytoscape while its group is drawn closed.
+  const closed = (d) => !!d.group && !expanded.has(d.group) && inCy(d.group);
+  function plain(data) {
+    const out = {};
+    Object.keys(data).forEach((k) => { if (!LOCAL.has(k)) out[k] = data[k]; });
+    return out;
   }
 
-  // Positions for a whole graph (first paint, or the bench's "redraw everything" baseline).
-  function layoutAll(nodes, edges) {
-    used.clear();
-    const pos = {}, byHost = new Map();
-    nodes.forEach((d) => { if (d.host !== null && d.kind !== "host") (byHost.get(d.host) || byHost.set(d.host, []).get(d.host)).push(d); });
-    let col = 0, row = 2, rowMax = 0;
-    nodes.filter((d) => d.kind === "host").map((d) => d.host).sort((a, b) => a - b).forEach((h) => {
-      const w = layoutHost(byHost.get(h) || [], edges, col, row, pos);
-      col += w + 2;
-      rowMax = Math.max(rowMax, ...Object.values(pos).map((p) => p.y / DY));
-      if (col > 40) { col = 0; row = Math.ceil(rowMax) + 3; }
+  // Held nodes into Cytoscape (at their kept position, else pos[id], else placed later) with
+  // the held edges whose ends are both drawn then. Returns the nodes added.
+  function release(ids, pos) {
+    const nodes = [];
+    ids.forEach((id) => {
+      const h = unhold(id);
+      if (h) nodes.push({ group: "nodes", data: h.data, position: h.position || (pos && pos[id]) });
     });
-    nodes.filter((d) => d.kind === "lan").forEach((d, i) => {
-      const ends = edges.filter((e) => e.source === d.id && pos[e.target]).map((e) => pos[e.target].x / DX);
-      const c = ends.length ? Math.round(ends.reduce((a, b) => a + b, 0) / ends.length) : i * 2;
-      let col = freeCol(c, 0);
-      while (used.has(`${col + 1},0`)) col = freeCol(col + 1, 0);
-      pos[d.id] = place(d.id, col, 0);
-      used.set(`${col + 1},0`, d.id);             // a LAN node is two cells wide
-    });
-    return pos;
+    if (!nodes.length) return cy.collection();
+    const added = cy.add(nodes.map((n) => ({ group: "nodes", data: n.data, position: n.position || { x: 0, y: 0 } })));
+    nodes.forEach((n) => { if (n.position) cy.getElementById(n.data.id).scratch("_placed", true); });
+    const edges = new Map();
+    nodes.forEach((n) => (heldAt.get(n.data.id) || []).forEach((eid) => {
+      const e = held.get(eid);
+      if (e && inCy(e.data.source) && inCy(e.data.target)) edges.set(eid, e.data);
+    }));
+    edges.forEach((data, eid) => unhold(eid));
+    cy.add([...edges.values()].map((data) => ({ group: "edges", data })));
+    edgeIndex = null;
+    return added;
   }
 
-  // A new node next to a placed neighbour (below it if it sits lower in the tiers), in a free cell.
-  function placeNew(node) {
-    const d = node.data();
-    const placed = node.neighborhood("node").filter((n) => n.scratch("_placed"));
-    let col, row;
-    if (placed.length) {
-      const p = placed[0].position(), down = tier(d) >= tier(placed[0].data());
-      col = Math.round(p.x / DX); row = Math.round(p.y / DY) + (d.kind === "lan" ? 0 : (down ? 1 : -1));
-    } else {
-      const host = d.host !== null ? cy.getElementById(`host:${d.host}`) : null;
-      const bb = host && host.nonempty() && host.children().nonempty() ? host.children().boundingBox() : cy.elements().boundingBox();
-      col = Math.round((bb.x1 || 0) / DX); row = Math.round((bb.y2 || 0) / DY) + 1;
+  // Nodes out of Cytoscape (their group closed), with every edge touching them; positions kept.
+  function stash(nodes) {
+    if (nodes.empty()) return;
+    nodes.connectedEdges().forEach((e) => hold("edges", plain(e.data())));
+    nodes.forEach((n) => hold("nodes", plain(n.data()), { ...n.position() }));
+    cy.remove(nodes);
+    edgeIndex = null;
+  }
+
+  function openGroup(gid) {
+    const g = cy.getElementById(gid);
+    if (g.empty() || expanded.has(gid)) return;
+    expanded.add(gid);
+    const ids = [...(heldIn.get(gid) || [])];
+    const unplaced = ids.map((id) => held.get(id)).filter((h) => !h.position);
+    const pos = {};
+    if (unplaced.length) {
+      const members = new Set(ids), edges = [];
+      ids.forEach((id) => (heldAt.get(id) || []).forEach((eid) => {
+        const e = held.get(eid).data;
+        if (members.has(e.source) && members.has(e.target)) edges.push(e);
+      }));
+      const p = g.position(), bb = g.parent().children().boundingBox();
+      layoutHost(unplaced.map((h) => ({ ...h.data, group: null })), edges,
+        Math.round(p.x / DX), Math.round(bb.y2 / DY) - 4, pos);
     }
-    node.position(place(d.id, freeCol(col, row), row));
-    node.scratch("_placed", true);
+    cy.batch(() => {
+      const added = release(ids, pos);
+      placeFresh(added);
+      markStale(added);
+      refreshGroups();
+    });
   }
+
+  function closeGroup(gid) {
+    expanded.delete(gid);
+    cy.batch(() => { stash(cy.nodes().filter((n) => n.data("group") === gid)); refreshGroups(); });
+  }
+
+  function toggleGroup(g) { if (expanded.has(g.id())) closeGroup(g.id()); else openGroup(g.id()); }
+
+  // Open the groups holding any of these elements (a path or a search found them).
+  function reveal(ids) {
+    const open = new Set();
+    const groupOf = (id) => { const h = held.get(id); if (h && h.group === "nodes" && h.data.group) open.add(h.data.group); };
+    ids.forEach((id) => {
+      const h = held.get(id);
+      if (!h) return;
+      if (h.group === "nodes") groupOf(id); else { groupOf(h.data.source); groupOf(h.data.target); }
+    });
+    open.forEach(openGroup);
+    return open.size;
+  }
+  T.reveal = reveal;
+  T.has = (id) => held.has(id) || inCy(id);
+  T.held = held;
+  T.openGroup = openGroup;
 
   // -- applying changes ------------------------------------------------------------------------
   function own(host, id) { (parts.get(host) || parts.set(host, new Set()).get(host)).add(id); }
@@ -177,35 +191,75 @@
     return false;
   }
 
+  // Merge data into an element wherever it is (false: there is none); notes regrouped nodes.
+  function update(id, data, regrouped) {
+    const h = held.get(id);
+    if (h) {
+      if (h.group === "nodes" && "group" in data && (data.group || null) !== (h.data.group || null)) {
+        if (h.data.group) unindex(heldIn, h.data.group, id);
+        if (data.group) index(heldIn, data.group, id);
+        regrouped.add(id);
+      }
+      h.data = { ...h.data, ...data };
+      return true;
+    }
+    const el = cy.getElementById(id);
+    if (el.empty()) return false;
+    if (el.isNode() && "group" in data && (data.group || null) !== (el.data("group") || null)) regrouped.add(id);
+    el.data(data);
+    return true;
+  }
+
   // Apply a delta {add_nodes, add_edges, remove, change} from one host; positions kept.
   function applyDelta(host, delta) {
-    const started = performance.now(), fresh = [];
+    const started = performance.now(), regrouped = new Set();
+    let fresh = cy.collection();
     cy.batch(() => {
       delta.remove.forEach((id) => {
         const ids = parts.get(host);
         if (ids) ids.delete(id);
         if (ownedElsewhere(host, id)) return;
+        const h = unhold(id);
+        if (h) { if (h.position) freeCell(h.position); return; }
         const el = cy.getElementById(id);
-        if (el.nonempty()) {
-          if (el.isNode()) { const p = el.position(); used.delete(`${Math.round(p.x / DX)},${Math.round(p.y / DY)}`); }
-          el.remove();
+        if (el.empty()) return;
+        if (el.isNode()) {
+          freeCell(el.position());
+          // A group that goes: its held members stand alone now.
+          (heldIn.get(id) || []).forEach((m) => regrouped.add(m));
         }
+        el.remove();
       });
-      const adds = delta.add_nodes.slice().sort((a, b) => (a.data.kind === "host" ? -1 : 0) - (b.data.kind === "host" ? -1 : 0) || tier(a.data) - tier(b.data));
-      adds.forEach((n) => {
+      // Hosts first, then groups (their members wait outside), then by tier.
+      const rank = (d) => (d.kind === "host" ? 0 : d.kind === "vmgroup" ? 1 : 2 + tier(d));
+      delta.add_nodes.slice().sort((a, b) => rank(a.data) - rank(b.data)).forEach((n) => {
         own(host, n.data.id);
-        const el = cy.getElementById(n.data.id);
-        if (el.nonempty()) { el.data(n.data); return; }
-        fresh.push(cy.add({ group: "nodes", data: n.data }));
+        if (update(n.data.id, n.data, regrouped)) return;
+        if (closed(n.data)) hold("nodes", n.data);
+        else fresh = fresh.union(cy.add({ group: "nodes", data: n.data }));
       });
       delta.add_edges.forEach((e) => {
         own(host, e.data.id);
-        if (cy.getElementById(e.data.id).empty()) cy.add({ group: "edges", data: e.data });
+        if (update(e.data.id, e.data, regrouped)) return;
+        if (inCy(e.data.source) && inCy(e.data.target)) cy.add({ group: "edges", data: e.data });
+        else hold("edges", e.data);
       });
-      delta.change.forEach((c) => cy.getElementById(c.id).data(c.data));
-      fresh.forEach((n) => { if (n.data("kind") !== "host") placeNew(n); });
+      delta.change.forEach((c) => update(c.id, c.data, regrouped));
+      // Nodes whose group opened or closed (a group appeared, or went): move them.
+      const out = [];
+      let back = cy.collection();
+      regrouped.forEach((id) => {
+        const h = held.get(id);
+        if (h) { if (!closed(h.data)) out.push(id); return; }
+        const n = cy.getElementById(id);
+        if (n.nonempty() && closed(n.data())) back = back.union(n);
+      });
+      stash(back);
+      fresh = fresh.union(release(out));
+      placeFresh(fresh);
       refreshGroups();
       staleHosts();
+      markStale(fresh);
     });
     edgeIndex = null;
     const t = performance.now();
@@ -217,16 +271,28 @@
     requestAnimationFrame(() => requestAnimationFrame(() => { done.framed = performance.now() - started; }));
   }
 
-  // What a refetched part means for what is shown: the delta between the two.
+  // What a refetched part (compact: empty keys left out) means for what is shown: a delta.
+  const empty = (v) => v === undefined || v === null || v === false || v === "" || (Array.isArray(v) && !v.length);
+  function same(cur, next) {
+    for (const k of new Set([...Object.keys(cur), ...Object.keys(next)])) {
+      if (LOCAL.has(k) || (empty(cur[k]) && empty(next[k]))) continue;
+      if (JSON.stringify(cur[k]) !== JSON.stringify(next[k])) return false;
+    }
+    return true;
+  }
   function deltaTo(host, elements) {
     const have = parts.get(host) || new Set(), want = new Set();
     const delta = { add_nodes: [], add_edges: [], remove: [], change: [] };
     const visit = (group, list) => list.forEach((el) => {
-      want.add(el.data.id);
-      const cur = cy.getElementById(el.data.id);
-      if (cur.empty()) delta[group].push(el);
-      else if (JSON.stringify(cur.data()) !== JSON.stringify({ ...cur.data(), ...el.data })) delta.change.push({ id: el.data.id, data: el.data });
-      else own(host, el.data.id);
+      const id = el.data.id;
+      want.add(id);
+      const h = held.get(id), c = h ? null : cy.getElementById(id);
+      const cur = h ? h.data : (c.nonempty() ? c.data() : null);
+      if (!cur) { delta[group].push(el); return; }
+      if (same(cur, el.data)) { own(host, id); return; }
+      const data = {};
+      Object.keys(cur).forEach((k) => { if (!LOCAL.has(k) && !(k in el.data)) data[k] = null; });
+      delta.change.push({ id, data: Object.assign(data, el.data) });
     });
     visit("add_nodes", elements.nodes); visit("add_edges", elements.edges);
     have.forEach((id) => { if (!want.has(id)) delta.remove.push(id); });
@@ -282,33 +348,24 @@
   // -- groups, offline hosts, search, paths, rates ----------------------------------------------
   function refreshGroups() {
     cy.nodes("[kind='vmgroup']").forEach((g) => {
-      const open = expanded.has(g.id());
-      g.data("label", `${g.data("count")} VMs on ${cy.getElementById(g.data("anchor")).data("label") || "?"} ${open ? "▾" : "▸"}`);
-    });
-    cy.nodes("[group]").forEach((n) => {
-      const g = n.data("group");
-      const hide = g && cy.getElementById(g).nonempty() && !expanded.has(g);
-      if (hide) n.addClass("member-hidden"); else n.removeClass("member-hidden");
+      const anchor = cy.getElementById(g.data("anchor"));
+      const shown = `${g.data("count")} VMs on ${anchor.nonempty() ? anchor.data("label") : "?"} ${expanded.has(g.id()) ? "▾" : "▸"}`;
+      if (g.data("shown") !== shown) g.data("shown", shown);
     });
   }
 
-  function toggleGroup(g) {
-    if (expanded.has(g.id())) { expanded.delete(g.id()); refreshGroups(); return; }
-    expanded.add(g.id());
-    const members = cy.nodes().filter((n) => n.data("group") === g.id() && !n.scratch("_placed"));
-    if (members.nonempty()) {
-      const nodes = members.map((n) => n.data()).map((d) => ({ ...d, group: null }));
-      const pos = {}, p = g.position(), bb = g.parent().children(":visible").boundingBox();
-      layoutHost(nodes, cy.edges().map((e) => e.data()), Math.round(p.x / DX), Math.round(bb.y2 / DY) - 4, pos);
-      cy.batch(() => members.forEach((n) => { if (pos[n.id()]) { n.position(pos[n.id()]); n.scratch("_placed", true); } }));
-    }
-    refreshGroups();
-  }
-
+  // Nodes of offline hosts are drawn faded: set when a host goes offline or back, and on the
+  // nodes added while it is.
   function staleHosts() {
     cy.nodes("[kind='host']").forEach((h) => {
-      if (h.data("offline")) h.descendants().addClass("stale"); else h.descendants().removeClass("stale");
+      const pk = h.data("host"), off = !!h.data("offline");
+      if (off === offline.has(pk)) return;
+      if (off) { offline.add(pk); h.descendants().addClass("stale"); }
+      else { offline.delete(pk); h.descendants().removeClass("stale"); }
     });
+  }
+  function markStale(nodes) {
+    if (offline.size) nodes.filter((n) => offline.has(n.data("host")) && n.data("kind") !== "host").addClass("stale");
   }
 
   function say(text) { if (statusEl) statusEl.textContent = text; }
@@ -318,13 +375,21 @@
     const q = search.value.trim().toLowerCase();
     cy.nodes().removeClass("match");
     if (q.length < 2) return;
-    const hits = cy.nodes().filter((n) => {
-      const d = n.data();
-      return [d.label, d.name, d.mac, ...(d.ips || []), ...(d.addresses || [])].some((v) => v && String(v).toLowerCase().includes(q));
+    const matches = (d) => [d.label, d.name, d.mac, ...(d.ips || []), ...(d.addresses || [])]
+      .some((v) => v && String(v).toLowerCase().includes(q));
+    // Members of closed groups too: their groups open so they can be shown, unless they are in
+    // many groups (a query like "vm" in a large fleet): then the groups are marked instead.
+    const found = [], groups = new Set();
+    held.forEach((h, id) => {
+      if (h.group === "nodes" && matches(h.data)) { found.push(id); groups.add(h.data.group); }
     });
-    hits.forEach((n) => { if (n.hasClass("member-hidden")) toggleGroup(cy.getElementById(n.data("group"))); });
+    let pointed = cy.collection();
+    if (groups.size <= T.openAtMost) reveal(found);
+    else groups.forEach((g) => { pointed = pointed.union(cy.getElementById(g)); });
+    const hits = cy.nodes().filter((n) => matches(n.data())).union(pointed);
     hits.addClass("match");
-    say(`${hits.length} found`);
+    say(pointed.nonempty() ? `${hits.length - pointed.length + found.length} found, ${found.length} of them in ` +
+      `${groups.size} closed group${groups.size > 1 ? "s" : ""} (marked): open one, or type more` : `${hits.length} found`);
     if (hits.nonempty()) cy.fit(hits, 80);
   });
 
@@ -340,6 +405,7 @@
     const [a, b] = pathEnds;
     const resp = await fetch(`${box.dataset.pathApi}?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`, { credentials: "same-origin" });
     const data = resp.ok ? await resp.json() : { path: [] };
+    reveal(data.path);
     data.path.forEach((id) => cy.getElementById(id).addClass("path"));
     say(data.path.length ? `path: ${(data.path.length + 1) / 2} nodes` : "no path between these NICs");
     T.lastPath = data.path;
@@ -398,53 +464,59 @@
     staleHosts();
   }
 
-  // -- websocket: follow each shown host's topology and rates ------------------------------------
+  // -- live events: the page's shared websocket (live.js) follows each shown host -------------
+  // (host.<pk> and rates.<pk>, named in <body data-live-groups>); after a reconnect events may
+  // have been missed, so each host's part is fetched again.
   const follow = (box.dataset.follow || "").split(/\s+/).filter(Boolean).map(Number);
-  let ready = false, firstConnect = true;
+  let ready = false;
   const pending = [];
-  const handlers = { "topology.delta": onDelta, "host.rates": onRates, "host.status": onHostStatus };
-  function connect(delay) {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/live/`);
-    ws.onopen = () => {
-      T.trace.push({ action: firstConnect ? "connected" : "reconnected" });
-      follow.forEach((h) => { ws.send(JSON.stringify({ follow: `host.${h}` })); ws.send(JSON.stringify({ follow: `rates.${h}` })); });
-      if (!firstConnect) follow.forEach((h) => refetch(h));   // events may have been missed
-      firstConnect = false;
-      delay = 1000;
-    };
-    ws.onmessage = (msg) => { const ev = JSON.parse(msg.data); const h = handlers[ev.type]; if (h) h(ev); };
-    ws.onclose = () => setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
-  }
+  const live = window.kvmwebLive;
+  live.on("topology.delta", onDelta);
+  live.on("host.rates", onRates);
+  live.on("host.status", onHostStatus);
+  live.on("live.connected", (ev) => {
+    T.trace.push({ action: ev.again ? "reconnected" : "connected" });
+    if (ev.again) follow.forEach((h) => refetch(h));
+  });
 
   // -- first paint -------------------------------------------------------------------------------
   function drawAll(data) {
     const t0 = performance.now();
-    const nodes = data.nodes.map((n) => n.data), edges = data.edges.map((e) => e.data);
+    const groups = new Set(data.nodes.filter((n) => n.data.kind === "vmgroup").map((n) => n.data.id));
+    held.clear(); heldIn.clear(); heldAt.clear(); offline.clear();
+    // Members of closed groups wait outside Cytoscape, with every edge touching them.
+    const nodes = [], edges = [], waiting = new Set();
+    data.nodes.forEach((n) => {
+      const d = n.data;
+      if (d.group && groups.has(d.group) && !expanded.has(d.group)) { waiting.add(d.id); hold("nodes", d); }
+      else nodes.push(d);
+    });
+    data.edges.forEach((e) => {
+      if (waiting.has(e.data.source) || waiting.has(e.data.target)) hold("edges", e.data);
+      else edges.push(e.data);
+    });
     const pos = layoutAll(nodes, edges);
     const t1 = performance.now();
     parts.clear();
     cy.batch(() => {
       cy.elements().remove();
-      // Members of a closed group wait (hidden) where their group is until it is opened.
-      const at = (d) => pos[d.id] || pos[d.group] || { x: 0, y: 0 };
-      // Hidden from the start (styled once): members of groups that are not open.
-      const closed = (d) => d.group && pos[d.group] && !expanded.has(d.group) ? "member-hidden" : "";
-      cy.add(data.nodes.map((n) => ({ group: "nodes", data: n.data, position: at(n.data), classes: closed(n.data) })));
-      cy.add(data.edges.map((e) => ({ group: "edges", data: e.data })));
-      cy.nodes().forEach((n) => { if (pos[n.id()]) n.scratch("_placed", true); });
-      data.nodes.forEach((n) => { if (n.data.host !== null) own(n.data.host, n.data.id); });
+      cy.add(nodes.map((d) => ({ group: "nodes", data: d, position: pos[d.id] || { x: 0, y: 0 } })));
+      cy.add(edges.map((d) => ({ group: "edges", data: d })));
+      const placed = cy.nodes().filter((n) => n.id() in pos);
+      placed.scratch("_placed", true);
+      placeFresh(cy.nodes().difference(placed));  // members of groups open before a redraw
+      data.nodes.forEach((n) => { if (n.data.host != null) own(n.data.host, n.data.id); });
       data.edges.forEach((e) => { own(e.data.host, e.data.id); if (e.data.kind === "lan") own(e.data.host, e.data.source); });
       refreshGroups();
       staleHosts();
     });
     edgeIndex = null;
-    cy.fit(cy.elements(":visible"), 30);
-    T.drawn = { layoutMs: t1 - t0, addMs: performance.now() - t1 };
+    cy.fit(undefined, 30);
+    T.drawn = { layoutMs: t1 - t0, addMs: performance.now() - t1, shown: nodes.length + edges.length, held: held.size };
   }
   T.applyDelta = applyDelta;
   T.redrawAll = drawAll;   // the bench's baseline: throw everything away, lay it all out again
 
-  connect(1000);
   const asked = performance.now();
   fetchGraph("").then((data) => {
     T.fetchMs = performance.now() - asked;
@@ -455,7 +527,9 @@
     cy.one("render", () => { T.firstPaint = performance.now(); });
     cy.forceRender();
     pending.splice(0).forEach(onDelta);
-    say(`${cy.nodes("[kind='vm']").length} VMs on ${cy.nodes("[kind='host']").length} hosts`);
+    let vms = cy.nodes("[kind='vm']").length;
+    held.forEach((h) => { if (h.data.kind === "vm") vms += 1; });
+    say(`${vms} VMs on ${cy.nodes("[kind='host']").length} hosts`);
     T.loaded = true;
   }).catch((err) => say(`could not load the topology: ${err.message}`));
 

@@ -27,11 +27,9 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = 20261122
 # Enough for every check to see each operation several times; the admin run takes ~110 s on
 # this 2-core machine, the plain user's (fuzzing and stateful phases only) ~20 s.
-# Endpoints that landed from parallel work after this run was set up, not yet brought to the
-# contract (Schemathesis found: 500 on /api/consoles/sessions/?vm=<huge>, undocumented 409 on
-# /api/topology/deltas/, 400 for schema-valid /api/topology/ and /api/hosts/{id}/rates/
-# queries). Remove an entry once its endpoint passes.
-NOT_YET = r"^/api/(consoles/|topology/|hosts/\{id\}/rates/)"
+# Endpoints not yet brought to the contract (a path regex left out of the run); empty: every
+# endpoint is checked. Add one only with the reason, and remove it once the endpoint passes.
+NOT_YET = ""
 RUNS = {"admin": ["--max-examples", "5"],
         "alice": ["--max-examples", "3", "--phases", "fuzzing,stateful"]}
 
@@ -59,7 +57,7 @@ def tokens():
 def schemathesis(url, schema_path, token, extra, workdir):
     command = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(CONFIG),
                "run", str(schema_path), "--url", url, "--checks", "all", "--seed", str(SEED),
-               "--no-color", "--exclude-path-regex", NOT_YET, *extra]
+               "--no-color", *(["--exclude-path-regex", NOT_YET] if NOT_YET else []), *extra]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=400,
                           env={**os.environ, "KVMWEB_ST_TOKEN": token})
 

@@ -28,13 +28,22 @@ class ElementSerializer(serializers.Serializer):
     data = serializers.DictField()
 
 
+class CompactElementSerializer(serializers.Serializer):
+    """A Cytoscape element as GET /api/topology/ sends it: like a delta's, but keys whose value
+    is null, false, an empty string or an empty list are left out ("id", "kind", "label",
+    "host", and an edge's "source" and "target" are always there). Kinds: nodes """ + ", ".join(
+        C.NODE_KINDS) + "; edges " + ", ".join(C.EDGE_KINDS) + "."
+
+    data = serializers.DictField(help_text="a missing key means null / false / empty")
+
+
 class GraphSerializer(serializers.Serializer):
     focus = serializers.DictField(help_text='{"kind": "all"|"host"|"network"|"vm", "host", "key"}')
     versions = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="host pk -> version of that host's part: deltas apply to exactly this")
-    nodes = ElementSerializer(many=True)
-    edges = ElementSerializer(many=True)
+    nodes = CompactElementSerializer(many=True, help_text="in no particular order")
+    edges = CompactElementSerializer(many=True, help_text="in no particular order")
 
 
 class DeltaQuerySerializer(serializers.Serializer):
