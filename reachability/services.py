@@ -2,14 +2,18 @@
 the ways people name them, links for the fixes, and the graph ids to highlight. Reads the
 database only (the analysis itself is pure: reachability.analysis)."""
 
+from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
+from operations import services as ops
 from topology import graph
 from topology.readmodel import ReadModel, load
 
 from . import choices as C
-from .access import question_scope
+from . import probes
+from .access import question_scope, require_probe, visible_probes
 from .analysis import analyse, end_for
+from .models import Probe
 from .places import Index, nic_end
 
 
@@ -27,6 +31,10 @@ def read_ip_forwarding(host):
 
 class NotFound(Exception):
     """An end that does not exist, or that the user may not see (the same answer for both)."""
+
+
+class Invalid(Exception):
+    """A question kvmweb cannot prove with packets (nothing to send them from); says why."""
 
 
 def user_model(user):
@@ -130,16 +138,57 @@ def elements(model, hops):
     return out
 
 
-def ask(user, source="", destination="", source_vm=None, destination_vm=None):
-    """The answer (reachability.analysis.analyse) to the user's question, with fix links and
-    the graph elements of the path. Raises NotFound for an end the user may not see."""
+def _question(user, source, destination, source_vm, destination_vm):
     model = user_model(user)
     ix = Index(model)
-    a = resolve(ix, source, source_vm)
-    b = resolve(ix, destination, destination_vm)
+    return model, ix, resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+
+
+def ask(user, source="", destination="", source_vm=None, destination_vm=None):
+    """The answer (reachability.analysis.analyse) to the user's question, with fix links, the
+    graph elements of the path and the user's latest probes of it. Raises NotFound for an end
+    the user may not see."""
+    model, ix, a, b = _question(user, source, destination, source_vm, destination_vm)
     answer = analyse(ix, a, b)
     for cause in answer["causes"] + answer["warnings"]:
         for fix in cause["fixes"]:
             fix["href"] = _href(fix)
     answer["elements"] = elements(model, answer["hops"])
+    answer["probes"] = list(visible_probes(user).filter(source=a.id, destination=b.id)
+                            .select_related("operation", "user")[:3])
+    for row in answer["probes"]:
+        row.comparison = probes.compare(row)
+        row.pending = [p["title"] for p in row.planned[len(row.results):]]
+    answer["can_probe"] = bool(probes.plan(ix, a, b))
     return answer
+
+
+def start_probe(user, source="", destination="", source_vm=None, destination_vm=None):
+    """Prove the question with packets: the Probe row (with the analysis' verdict of now) and
+    the Operation that sends them (reachability.operations.probe). Refused unless the user may
+    change the source (access.require_probe); Invalid when there is nothing to probe from."""
+    model, ix, a, b = _question(user, source, destination, source_vm, destination_vm)
+    require_probe(user, a)
+    planned = probes.plan(ix, a, b)
+    if not planned:
+        raise Invalid(f"kvmweb cannot send probes for {a.label} → {b.label}: it pings from a "
+                      "host end, from inside a running VM (guest agent) and arpings a guest on "
+                      "its host's bridge, and none of these applies (no address known?)")
+    answer = analyse(ix, a, b)
+    from hosts.models import Host
+    from vms.models import Domain
+
+    host = Host.objects.get(pk=planned[0]["host"])
+    team = (Domain.objects.select_related("owner").get(pk=a.vm.pk).owner
+            if a.vm is not None else None)
+    with transaction.atomic():
+        probe = Probe.objects.create(
+            user=user, source=a.id, destination=b.id, source_label=a.label,
+            destination_label=b.label, verdict=answer["verdict"], forward=answer["forward"],
+            backward=answer["backward"], causes=[c["code"] for c in answer["causes"]],
+            planned=planned)
+        probe.operation = ops.start(user, host, "reachability.probe", target=f"probe:{probe.pk}",
+                                    params={"probe": probe.pk}, team=team,
+                                    name=f"{a.label} → {b.label}")
+        probe.save(update_fields=["operation"])
+    return probe

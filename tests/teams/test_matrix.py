@@ -129,6 +129,11 @@ def world_plus(world):
                                         target="domain:d1", status="succeeded")
     world.pool = AddressPool.objects.create(team=world.blue, cidr="10.20.0.0/16")
     world.token, _ = ApiToken.issue(world.users["operator"], "mine")
+    if apps.is_installed("reachability"):
+        from reachability.models import Probe
+
+        world.probe = Probe.objects.create(user=world.users["operator"], source="vm:1:d1",
+                                           destination="ip:10.0.0.1", verdict="reachable")
     if apps.is_installed("consoles"):
         from consoles.models import ConsoleSession
 
