@@ -2,6 +2,8 @@
 the ways people name them, links for the fixes, and the graph ids to highlight. Reads the
 database only (the analysis itself is pure: reachability.analysis)."""
 
+from urllib.parse import urlencode
+
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
@@ -88,33 +90,65 @@ def resolve(ix, text="", vm_pk=None):
                    "address on one of the hosts' LANs")
 
 
-_FIX_PAGES = {
-    C.FIX_START_NETWORK: ("networks:detail", "network"),
-    C.FIX_NIC_LINK_UP: ("vms:nic_edit", "vm", "mac"),
-    C.FIX_START_VM: ("vms:detail", "vm"),
-    C.FIX_BRIDGE_OVER_UPLINK: ("hostnet:host", "host"),
-    C.FIX_SECOND_NIC: ("vms:detail", "vm"),
-    C.FIX_ROUTED_NETWORK: ("networks:add",),
-    C.FIX_ADD_ROUTE: ("networks:detail", "network"),
-    C.FIX_LINK_UP: ("hostnet:host", "host"),
-    C.FIX_FIREWALL: ("networks:detail", "network"),
-    C.FIX_IP_FORWARD: ("hosts:detail", "host"),
-    C.FIX_RENUMBER: ("networks:edit", "network"),
-    C.FIX_MTU: ("hostnet:host", "host"),
-    C.FIX_MACVTAP_BRIDGE: ("vms:detail", "vm"),
-    C.FIX_SYNC: ("hosts:detail", "host"),
-}
-
-
-def _href(fix):
-    name, *keys = _FIX_PAGES.get(fix["kind"], ("",))
-    args = [fix["target"].get(k) for k in keys]
-    if not name or any(a is None for a in args):
-        return ""
+def _url(name, *args, query=None):
     try:
-        return reverse(name, args=args)
+        url = reverse(name, args=args)
     except NoReverseMatch:
         return ""
+    query = {k: v for k, v in (query or {}).items() if v not in (None, "")}
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def _plan(fix):
+    """The URL of the form that applies ``fix``, pre-filled (a plan: nothing changes until the
+    user confirms it), or of the page where it is done; "" when there is none."""
+    t, kind = fix["target"], fix["kind"]
+    host, vm, mac, net = t.get("host"), t.get("vm"), t.get("mac"), t.get("network")
+    if kind == C.FIX_BRIDGE_OVER_UPLINK and host is not None:
+        return _url("hostnet:change", host, "bridge_create",
+                    query={"name": t.get("bridge"), "uplink": t.get("iface")})
+    if kind == C.FIX_MOVE_NIC and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"type": "bridge", "source": t.get("bridge")})
+    if kind == C.FIX_NIC_LINK_UP and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"link_state": "up"})
+    if kind == C.FIX_MACVTAP_BRIDGE and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"type": "direct", "source": t.get("iface"),
+                                                    "mode": "bridge"})
+    if kind == C.FIX_SECOND_NIC and vm is not None:
+        return _url("vms:detail", vm, query={"nic_type": "network",
+                                             "nic_source": t.get("network_name")}) + "#add-nic"
+    if kind == C.FIX_SECOND_NIC and net is not None:
+        return _url("networks:edit", net)
+    if kind == C.FIX_ROUTED_NETWORK and host is not None:
+        return _url("networks:add", query={"host": host, "kind": "route"})
+    if kind == C.FIX_LINK_UP and host is not None:
+        return _url("hostnet:change", host, "link_state", query={"name": t.get("iface"),
+                                                                 "up": "up"})
+    if kind == C.FIX_MTU and host is not None and t.get("iface"):
+        return _url("hostnet:change", host, "mtu", query={"name": t["iface"], "mtu": t.get("mtu")})
+    if kind in (C.FIX_START_NETWORK, C.FIX_ADD_ROUTE, C.FIX_FIREWALL) and net is not None:
+        return _url("networks:detail", net)
+    if kind == C.FIX_RENUMBER and net is not None:
+        return _url("networks:edit", net)
+    if kind == C.FIX_START_VM and vm is not None:
+        return _url("vms:detail", vm)
+    if kind in (C.FIX_IP_FORWARD, C.FIX_SYNC) and host is not None:
+        return _url("hosts:detail", host)
+    return ""
+
+
+PLANS = (C.FIX_BRIDGE_OVER_UPLINK, C.FIX_MOVE_NIC, C.FIX_NIC_LINK_UP, C.FIX_MACVTAP_BRIDGE,
+         C.FIX_SECOND_NIC, C.FIX_ROUTED_NETWORK, C.FIX_LINK_UP, C.FIX_MTU, C.FIX_RENUMBER)
+
+
+def link_fix(fix):
+    """``href``: where the fix is applied; ``applies``: "plan" (a pre-filled form to check and
+    confirm), "page" (the page with the button, e.g. Start) or "shown" (a command for
+    something kvmweb does not manage, in ``detail``)."""
+    fix["href"] = _plan(fix)
+    fix["applies"] = ("shown" if fix["kind"] in C.SHOWN else
+                      "plan" if fix["kind"] in PLANS and fix["href"] else "page")
+    return fix
 
 
 def _of_hosts(model, hosts):
@@ -152,7 +186,7 @@ def ask(user, source="", destination="", source_vm=None, destination_vm=None):
     answer = analyse(ix, a, b)
     for cause in answer["causes"] + answer["warnings"]:
         for fix in cause["fixes"]:
-            fix["href"] = _href(fix)
+            link_fix(fix)
     answer["elements"] = elements(model, answer["hops"])
     answer["probes"] = list(visible_probes(user).filter(source=a.id, destination=b.id)
                             .select_related("operation", "user")[:3])

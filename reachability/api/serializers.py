@@ -39,9 +39,15 @@ class EndSerializer(serializers.Serializer):
 class FixSerializer(serializers.Serializer):
     kind = serializers.CharField()
     title = serializers.CharField()
-    detail = serializers.CharField(allow_blank=True)
-    target = serializers.DictField()
-    href = serializers.CharField(allow_blank=True, help_text="the page that applies it")
+    detail = serializers.CharField(allow_blank=True, help_text="a command to run (shown: "
+                                   "kvmweb does not manage it) or a note")
+    target = serializers.DictField(help_text="what it changes: host, iface, bridge, network, "
+                                   "vm, mac…")
+    href = serializers.CharField(allow_blank=True, help_text="the URL of the plan: the form "
+                                 "that applies it, pre-filled (or the page with the button)")
+    applies = serializers.ChoiceField(choices=["plan", "page", "shown"], help_text="plan: a "
+                                      "pre-filled form to check and confirm; page: the page "
+                                      "where it is done; shown: a command to run elsewhere")
 
 
 class CauseSerializer(serializers.Serializer):
