@@ -81,6 +81,9 @@ class ChangeForm(forms.Form):
         try:
             self.plan = plans.build(self.action, self.params(), services.read_model(self.host),
                                     self.host.address)
+            note = services.vm_tap_note(self.host, self.action, self.params())
+            if note:
+                self.plan["notes"].append(note)
         except plans.PlanError as exc:
             for field, message in exc.errors.items():
                 self.add_error(field if field in self.fields else None, message)

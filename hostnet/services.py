@@ -191,6 +191,17 @@ def _persist(op, plan, live):
     ops.report(op, None)
 
 
+def vm_tap_note(host, action, params):
+    """The note a port move of a running VM's tap gets in its plan: it lasts until the VM
+    stops, and kvmweb offers to make it persistent afterwards."""
+    nic = _vm_nic_on(host, params.get("port", "")) if action == "port_move" else None
+    if nic is None:
+        return ""
+    return (f"{params['port']} is the tap of running VM {nic.domain.name} (NIC {nic.mac}): the "
+            "move is made through libvirt on the running VM only and lasts until it stops; "
+            "once done, kvmweb offers to make it persistent (the VM's config)")
+
+
 def _vm_nic_on(host, port):
     """The VM NIC whose tap is ``port`` on this host (from the read model), or None."""
     from vms.models import DomainInterface
@@ -209,6 +220,12 @@ def _move_vm_tap(op, nic, bridge):
                progress=20)
     move_tap_live(op, op.host, nic.domain.uuid, nic.mac, bridge)
     host_services.sync(op.host)
+    from vms.services import persist_offer
+
+    offer = persist_offer(nic.domain, nic.mac, bridge)
+    ops.report(op, f"this lasts until {nic.domain.name} stops (its config keeps the old "
+                   f"source). {offer['title']}: {offer['href']}",
+               params={**op.params, "offers": [offer]})
 
 
 def _resume_armed(op):

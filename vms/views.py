@@ -160,7 +160,31 @@ def nic_edit(request, pk, mac):
                 add_errors(form, exc.errors)
     return render(request, "vms/nic_edit.html", {"vm": vm, "nic": nic, "form": form,
                                                  "prefilled": request.method == "GET" and bool(_prefill(request)),
+                                                 "persist": request.GET.get("persist", ""),
                                                  "sources": _sources(vm.host, request.user)})
+
+
+def _nic_action(request, pk, mac, func, doing):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+    try:
+        op = func(request.user, vm, nic)
+        messages.info(request, f"{doing} {nic.mac}: operation #{op.pk}.")
+    except services.Invalid as exc:
+        messages.error(request, "; ".join(m for ms in exc.errors.values() for m in ms))
+    return redirect("vms:detail", pk=vm.pk)
+
+
+@require_POST
+def nic_bounce(request, pk, mac):
+    return _nic_action(request, pk, mac, services.request_nic_bounce, "Bouncing the link of")
+
+
+@require_POST
+def nic_persist(request, pk, mac):
+    return _nic_action(request, pk, mac, services.request_nic_persist,
+                       "Writing the running source into the config for")
 
 
 @require_POST

@@ -13,8 +13,8 @@ from .. import addresses, services
 from ..access import visible_vms
 from ..choices import STATES
 from ..models import StoragePool
-from ..validation import normalize_mac
-from .serializers import (HostRefSerializer, NICSerializer, NICSpecSerializer,
+from ..validation import nic_warnings, normalize_mac
+from .serializers import (HostRefSerializer, NICChangeSerializer, NICSerializer, NICSpecSerializer,
                           NICUpdateSerializer, PoolSerializer, ShutdownSerializer, VMCreateSerializer, VMSerializer)
 
 
@@ -46,7 +46,18 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         except services.Invalid as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
 
-    @extend_schema(request=VMCreateSerializer, responses={202: OperationSerializer})
+    def _run_nic(self, func, *args, warnings=(), offers=()):
+        """Like _run, with the NIC warnings and the next steps offered (NICChangeSerializer)."""
+        try:
+            op = func(self.request.user, *args)
+        except services.Invalid as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        context = {**self.get_serializer_context(), "warnings": list(warnings),
+                   "offers": list(offers)}
+        return Response(NICChangeSerializer(op, context=context).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=VMCreateSerializer, responses={202: NICChangeSerializer})
     def create(self, request):
         body = VMCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -55,7 +66,9 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         team_pk = spec.pop("team", None)
         team = get_object_or_404(creating_teams(request.user), pk=team_pk) if team_pk else None
         spec["nics"] = [dict(n) for n in spec.get("nics") or []]
-        return self._run(services.request_create, host, spec, team)
+        warnings = [f"NIC {n + 1}: {w}" for n, nic in enumerate(spec["nics"])
+                    for w in nic_warnings(host, nic)]
+        return self._run_nic(services.request_create, host, spec, team, warnings=warnings)
 
     @extend_schema(parameters=[api_params.boolean("remove_disks", "also delete its disk volumes")],
                    responses={202: OperationSerializer})
@@ -106,7 +119,7 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         return self._action("resume")
 
     @extend_schema(methods=["get"], responses=NICSerializer(many=True))
-    @extend_schema(methods=["post"], request=NICSpecSerializer, responses={202: OperationSerializer})
+    @extend_schema(methods=["post"], request=NICSpecSerializer, responses={202: NICChangeSerializer})
     @action(detail=True, methods=["get", "post"])
     def nics(self, request, pk=None):
         """NICs with counters and addresses (and where each address came from); POST adds one
@@ -118,9 +131,11 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
                                           context={"addresses": found}).data)
         body = NICSpecSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._run(services.request_nic_add, vm, dict(body.validated_data))
+        nic = dict(body.validated_data)
+        return self._run_nic(services.request_nic_add, vm, nic,
+                             warnings=nic_warnings(vm.host, nic))
 
-    @extend_schema(methods=["patch"], request=NICUpdateSerializer, responses={202: OperationSerializer})
+    @extend_schema(methods=["patch"], request=NICUpdateSerializer, responses={202: NICChangeSerializer})
     @extend_schema(methods=["delete"], request=None, responses={202: OperationSerializer})
     @extend_schema(methods=["get"], responses=NICSerializer)
     @action(detail=True, methods=["get", "patch", "delete"],
@@ -136,7 +151,33 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
             return self._run(services.request_nic_remove, vm, nic)
         body = NICUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        return self._run(services.request_nic_update, vm, nic, dict(body.validated_data))
+        changes = dict(body.validated_data)
+        moved = bool(changes.get("source")) and changes["source"] != nic.source
+        spec = {"type": changes.get("type") or nic.type, "source": changes.get("source")}
+        warnings = nic_warnings(vm.host, spec, old=nic, running=vm.state == "running") \
+            if moved else []
+        return self._run_nic(services.request_nic_update, vm, nic, changes, warnings=warnings,
+                             offers=services.nic_offers(vm, nic, changes) if moved else [])
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})/bounce",
+            url_name="nic-bounce")
+    def nic_bounce(self, request, pk=None, mac=None):
+        """Bounce a running VM's NIC link: down for a few seconds, then up (live only), so the
+        guest asks DHCP again, e.g. after its source moved."""
+        vm = self.get_object()
+        nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+        return self._run(services.request_nic_bounce, vm, nic)
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})/persist",
+            url_name="nic-persist")
+    def nic_persist(self, request, pk=None, mac=None):
+        """Keep a running NIC where it is now (after a host network port move, which lasts
+        only until the VM stops): its live source is written into the VM's config."""
+        vm = self.get_object()
+        nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+        return self._run(services.request_nic_persist, vm, nic)
 
     @extend_schema(parameters=[api_params.HOST], responses=PoolSerializer(many=True))
     @action(detail=False, methods=["get"])
@@ -157,3 +198,4 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         host = get_object_or_404(visible_hosts(request.user), pk=body.validated_data["host"])
         return self._run(services.request_refresh, host)
+
