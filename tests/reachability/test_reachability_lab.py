@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from kvmweb.lab import build_tiny_linux, lab_exec, tiny_linux_domain_xml
-from tests.conftest import LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for
+from tests.conftest import (LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for,
+                            wait_operation)
 from tests.hostnet.conftest import lab_reset  # noqa: F401 - fixture
 from tests.vms.conftest import op_ok, refresh
 from vms.models import Domain
@@ -78,7 +79,26 @@ def codes(answer):
     return {c["code"] for c in answer["causes"]}
 
 
-def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, lab_reset):
+def probe(admin_api, admin_user, source, destination):
+    """Proof with packets (active) through the API; the stored probe once its operation ended,
+    and the answer page that shows it."""
+    response = admin_api.post("/api/reachability/probes/", {"source": source,
+                                                            "destination": destination},
+                              format="json")
+    assert response.status_code == 202, response.content
+    op = wait_operation(response.json()["operation"], timeout=120)
+    assert op.status == "succeeded", (op.error, op.log)
+    stored = admin_api.get(f"/api/reachability/probes/{response.json()['id']}/").json()
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/reachability/", {"source": source, "destination": destination})
+    return stored, page.content.decode()
+
+
+def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, lab_hosts,
+                                         lab_reset):
     h1, h2 = lab_hosts
     lan = ipaddress.ip_network(LAB_SUBNET)
     kernel_initrd = build_tiny_linux("/var/cache/kvmweb-lab")
@@ -123,6 +143,23 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
         answer = ask(admin_api, rg2, "kvm1")
         assert answer["verdict"] == "reachable", answer
         assert answer["hops"][-1] == f"host:{kvm1.pk}" and f"if:{kvm2.pk}:eth0" in answer["hops"]
+
+        # Proof with packets, from kvm1 to its own NAT guest rg1: kvm1's ping and its arping
+        # on virbr0 come back (as the analysis says); the tiny guest has no qemu-guest-agent,
+        # and the answer says so instead of pretending.
+        rg1_id = f"vm:{kvm1.pk}:{rg1.uuid}"
+        stored, page = probe(admin_api, admin_user, f"host:{kvm1.pk}", rg1_id)
+        results = {r["kind"]: r for r in stored["results"]}
+        assert stored["verdict"] == "reachable" and stored["user"] == admin_user.username
+        ping = results["host-ping"]
+        assert ping["command"][:1] == ["ping"] and ping["command"][-1] == ip1
+        assert ping["sent"] == 3 and ping["received"] >= 1, ping  # TCG may drop one under load
+        arping = results["host-arping"]
+        assert arping["iface"] == "virbr0" and arping["received"] >= 1, arping
+        assert results["guest-ping"]["unavailable"].startswith("guest agent not available")
+        assert stored["comparison"][0].startswith("The packets agree with the analysis")
+        assert f'data-probe="{stored["id"]}"' in page and "guest agent not available" in page
+        assert "The packets agree with the analysis" in page
 
         # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
         # replies go to its default gateway, which has no route back. Then the fix kvmweb
