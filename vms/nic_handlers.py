@@ -247,9 +247,9 @@ def persist(op):
     if cfg is None:
         raise VirtError(f"{op.params['name']} has no NIC {mac} in its config", retryable=False)
     before = domains.xml(dom, inactive=True)
-    spec = {"type": live.type, "source": live.source(), "mode": live.source_mode,
+    spec = {"type": live.type, "source": live.source, "mode": live.source_mode,
             "portgroup": live.source_portgroup}
-    if cfg.type == live.type and cfg.source() == spec["source"]:
+    if cfg.type == live.type and cfg.source == spec["source"]:
         ops.report(op, f"the config already has {_describe(spec)}", progress=70)
     else:
         builder.apply_nic(cfg, spec, model=False)
