@@ -161,8 +161,8 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         assert f'data-probe="{stored["id"]}"' in page and "guest agent not available" in page
         assert "The packets agree with the analysis" in page
 
-        # The bounce kvmweb offers after a NIC's source moved: the link goes down, then up
-        # (the guest's kernel saw it: its carrier log on the serial console), and stays up.
+        # The bounce kvmweb offers after a NIC's source moved: the link goes down, then up,
+        # and libvirt says it is up again.
         op = op_ok(admin_api, admin_api.post(f"/api/vms/{rg1.pk}/nics/52:54:00:79:00:01/bounce/"))
         assert "set down (live)" in op.log and "set up (live)" in op.log
         assert "up" in lab_run(h1, "virsh", "domif-getlink", "rg1", "52:54:00:79:00:01")
