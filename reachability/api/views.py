@@ -1,12 +1,26 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound as NotFoundError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
 from ..access import visible_probes
 from .serializers import AnswerSerializer, ProbeSerializer, QuestionSerializer
+
+
+def _asked(func, user, data):
+    """``func(user, **question)`` for a question read from ``data`` (400 when it is not one,
+    404 for an end the user may not see, 400 with the reason when it cannot be done)."""
+    question = QuestionSerializer(data=data)
+    question.is_valid(raise_exception=True)
+    try:
+        return func(user, **question.validated_data)
+    except services.NotFound as exc:
+        raise NotFoundError(str(exc)) from exc
+    except services.Invalid as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
 
 
 class ReachabilityView(APIView):
@@ -16,12 +30,7 @@ class ReachabilityView(APIView):
 
     @extend_schema(parameters=[QuestionSerializer], responses=AnswerSerializer)
     def get(self, request):
-        question = QuestionSerializer(data=request.query_params)
-        question.is_valid(raise_exception=True)
-        try:
-            answer = services.ask(request.user, **question.validated_data)
-        except services.NotFound as exc:
-            raise NotFoundError(str(exc)) from exc
+        answer = _asked(services.ask, request.user, request.query_params)
         return Response(AnswerSerializer(answer).data)
 
 
@@ -40,12 +49,5 @@ class ProbeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
 
     @extend_schema(request=QuestionSerializer, responses={202: ProbeSerializer})
     def create(self, request):
-        question = QuestionSerializer(data=request.data)
-        question.is_valid(raise_exception=True)
-        try:
-            probe = services.start_probe(request.user, **question.validated_data)
-        except services.NotFound as exc:
-            raise NotFoundError(str(exc)) from exc
-        except services.Invalid as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        probe = _asked(services.start_probe, request.user, request.data)
         return Response(ProbeSerializer(probe).data, status=status.HTTP_202_ACCEPTED)
