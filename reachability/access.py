@@ -7,6 +7,8 @@ that view only, so an answer never names an object they could not open. An outsi
 is anyone's to ask about (it is only a number on a LAN segment they see).
 """
 
+from django.core.exceptions import PermissionDenied
+
 from kvmweb.access import (SELF_OR_ADMIN, SIGNED_IN, TEAM_MEMBER, TEAM_OPERATOR, Check,
                            is_admin, require)
 from topology.access import hidden_objects, topology_hosts
@@ -30,6 +32,14 @@ def require_probe(user, source):
         return
     require(is_admin(user), f"only administrators send probes from {source.label}: probes "
                             "run on the host, as root")
+
+
+def may_probe(user, source):
+    try:
+        require_probe(user, source)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def visible_probes(user):

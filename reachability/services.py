@@ -13,7 +13,7 @@ from topology.readmodel import ReadModel, load
 
 from . import choices as C
 from . import probes
-from .access import question_scope, require_probe, visible_probes
+from .access import may_probe, question_scope, require_probe, visible_probes
 from .analysis import analyse, end_for
 from .models import Probe
 from .places import Index, nic_end
@@ -194,6 +194,7 @@ def ask(user, source="", destination="", source_vm=None, destination_vm=None):
         row.comparison = probes.compare(row)
         row.pending = [p["title"] for p in row.planned[len(row.results):]]
     answer["can_probe"] = bool(probes.plan(ix, a, b))
+    answer["may_probe"] = answer["can_probe"] and may_probe(user, a)
     return answer
 
 

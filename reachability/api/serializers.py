@@ -127,4 +127,6 @@ class AnswerSerializer(serializers.Serializer):
                                      "edge ids of the path, to highlight on the topology")
     can_probe = serializers.BooleanField(help_text="whether kvmweb can send probes for it "
                                          "(POST /api/reachability/probes/)")
+    may_probe = serializers.BooleanField(help_text="whether you may send them (who may change "
+                                         "the source)")
     probes = ProbeSerializer(many=True, help_text="your latest probes of this question")

@@ -109,3 +109,21 @@ def test_probes_are_stored_with_the_question_and_compared(world, api, monkeypatc
     assert len(api("operator").get("/api/reachability/probes/").json()["results"]) == 1
     assert api("viewer").get(f"/api/reachability/probes/{probe.pk}/").status_code == 404
     assert api("staff").get(f"/api/reachability/probes/{probe.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_page_offers_probes_only_to_who_may_send_them(world):
+    from django.test import Client
+
+    query = {"source_vm": world.bluevm.pk, "destination": "10.0.0.1"}
+    pages = {}
+    for role in ("viewer", "operator"):
+        client = Client()
+        client.force_login(world.users[role])
+        pages[role] = client.get("/reachability/", query).content.decode()
+    assert 'id="reach-probe-form"' in pages["operator"] and "Send probes (active)" in pages["operator"]
+    assert 'id="reach-probe-form"' not in pages["viewer"] and 'id="reach-probe-refused"' in pages["viewer"]
+    client = Client()
+    client.force_login(world.users["viewer"])  # and the page refuses the POST all the same
+    assert client.post("/reachability/probe/", query).status_code == 403
+    assert not Probe.objects.exists()
