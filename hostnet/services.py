@@ -30,9 +30,19 @@ RECONNECT_SECONDS = 60
 MARGIN = 0.5  # a proof must end this long before the deadline to count
 
 
+def build_plan(host, action, params, force=False):
+    """The plan from the read model (raises plans.PlanError), with what the host's VMs add to
+    it (a running VM's tap moved: until the VM stops)."""
+    plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
+    note = vm_tap_note(host, action, params)
+    if note:
+        plan["notes"].append(note)
+    return plan
+
+
 def start(user, host, action, params, force=False):
     """Validate against the read model and create the Operation (raises plans.PlanError)."""
-    plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
+    plan = build_plan(host, action, params, force=force)
     return ops.start(user, host, f"hostnet.{action}", target=LOCK_TARGET,
                      params={**params, "force": bool(force), "preview": plan})
 

@@ -116,7 +116,8 @@ def test_the_nic_api_answers_carry_the_warnings_and_offer_the_bounce(admin_api, 
     assert admin_api.post(offer["api"]).status_code == 400
 
 
-def test_a_port_move_of_a_running_vm_says_it_lasts_until_restart(admin_user, host, vm):
+def test_a_port_move_of_a_running_vm_says_it_lasts_until_restart(admin_api, admin_user, host,
+                                                                  vm):
     from vms.services import persist_offer
 
     vm.state = "running"
@@ -131,6 +132,10 @@ def test_a_port_move_of_a_running_vm_says_it_lasts_until_restart(admin_user, hos
     page = client.post(f"/hostnet/{host.pk}/port_move/", {"port": "vnet7", "bridge": "br0",
                                                           "timeout": 30}).content.decode()
     assert "lasts until it stops" in page and "make it persistent" in page
+    response = admin_api.post(f"/api/hostnet/{host.pk}/port_move/", {"port": "vnet7",
+                                                                    "bridge": "br0"}, format="json")
+    assert response.status_code == 202, response.content
+    assert any("lasts until it stops" in n for n in response.json()["params"]["preview"]["notes"])
     offer = persist_offer(vm, nic.mac, "br0")
     page = client.get(offer["href"]).content.decode()
     assert 'id="persist"' in page and "Make it persistent" in page
