@@ -1,7 +1,9 @@
 """kvmweb's verdicts against real packets, on the two lab hosts with two tiny guests (few and
 reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over kvm2's eth0
-(a LAN lease), then rg3 on a routed network kvmweb creates on kvm1, before and after the route
-kvmweb suggests. The guests print their own pings on their serial consoles; the hosts ping with
+(a LAN lease); a host-side active probe stored and shown; the bridge over eth0 kvmweb suggests
+for rg2's blind spot, applied through kvmweb, turning that verdict and the pings to reachable;
+then rg3 on a routed network kvmweb creates on kvm1, before and after the route kvmweb
+suggests. The guests print their own pings on their serial consoles; the hosts ping with
 `ping`. Every verdict must match what the packets did, in both directions, and each blocked
 direction must name its cause."""
 
@@ -167,6 +169,29 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         assert "set down (live)" in op.log and "set up (live)" in op.log
         assert "up" in lab_run(h1, "virsh", "domif-getlink", "rg1", "52:54:00:79:00:01")
 
+        # Applying the fix kvmweb suggests for rg2's blind spot: the bridge over eth0 on kvm2
+        # (the hostnet plan its link opens, as pre-filled) and rg2's NIC moved to it. The tiny
+        # guest configures its NIC once, at boot: the move is made while it is off.
+        answer = ask(admin_api, rg2, "kvm2")
+        fixes = {f["kind"]: f for c in answer["causes"] for f in c["fixes"]}
+        bridge, move = fixes["bridge-over-uplink"], fixes["move-nic"]
+        assert bridge["href"] == f"/hostnet/{kvm2.pk}/bridge_create/?name=br0&uplink=eth0"
+        lab_run(h2, "virsh", "destroy", "rg2")  # eth0 cannot join a bridge under a macvtap
+        op_ok(admin_api, admin_api.post(f"/api/hostnet/{kvm2.pk}/bridge_create/", {
+            "name": bridge["target"]["bridge"], "uplink": bridge["target"]["iface"],
+            "persist": False}, format="json"))
+        refresh(admin_api, kvm2)
+        op_ok(admin_api, admin_api.patch(
+            f"/api/vms/{rg2.pk}/nics/{move['target']['mac']}/",
+            {"type": "bridge", "source": move["target"]["bridge"]}, format="json"))
+        Path(log2).unlink(missing_ok=True)
+        lab_run(h2, "virsh", "start", "rg2")
+        ip2 = lease(log2, lan)
+        assert guest_pinged(log2, h2.address) and host_pings(h2, ip2)  # the blind spot is gone
+        refresh(admin_api, kvm2)
+        answer = ask(admin_api, rg2, "kvm2")
+        assert answer["verdict"] == "reachable" and not answer["causes"], answer
+
         # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
         # replies go to its default gateway, which has no route back. Then the fix kvmweb
         # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
@@ -199,3 +224,4 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         lab_run(h1, "virsh", "net-destroy", "rnet", check=False)
         lab_run(h1, "virsh", "net-undefine", "rnet", check=False)
         lab_run(h2, "ip", "route", "del", str(ROUTED), check=False)
+        lab_run(h2, "ip", "link", "del", "br0", check=False)  # lab_reset puts eth0 back
