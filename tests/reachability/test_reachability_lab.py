@@ -2,7 +2,7 @@
 reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over kvm2's eth0
 (a LAN lease); a host-side active probe stored and shown; the bridge over eth0 kvmweb suggests
 for rg2's blind spot, applied through kvmweb, turning that verdict and the pings to reachable;
-then rg3 on a routed network kvmweb creates on kvm1, before and after the route kvmweb
+rg2 again on kvm2's default NAT network (both hosts' NAT networks: unreachable); then rg3 on a routed network kvmweb creates on kvm1, before and after the route kvmweb
 suggests. The guests print their own pings on their serial consoles; the hosts ping with
 `ping`. Every verdict must match what the packets did, in both directions, and each blocked
 direction must name its cause."""
@@ -195,6 +195,19 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
         # replies go to its default gateway, which has no route back. Then the fix kvmweb
         # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
+        # Both hosts' default NAT networks: rg2 comes back on kvm2's default network (the
+        # same 192.168.122.0/24 as rg1's on kvm1) and pings rg1: nothing gets there, and
+        # kvmweb names the cause.
+        log2 = boot(h2, "rg2", {"type": "network", "source": "default",
+                                "mac": "52:54:00:79:00:02"}, [ip1], kernel_initrd)
+        nat2 = lease(log2, NAT)
+        if nat2 != ip1:  # the same address would be rg2's own
+            assert not guest_pinged(log2, ip1)
+        refresh(admin_api, kvm2)
+        rg2 = Domain.objects.get(host=kvm2, name="rg2")
+        answer = ask(admin_api, rg2, f"vm:{kvm1.pk}:{rg1.uuid}")
+        assert answer["verdict"] == "unreachable", answer
+        assert "nat-different-networks" in codes(answer), answer
         lab_run(h2, "virsh", "destroy", "rg2")  # at most two guests at once
         op_ok(admin_api, admin_api.post("/api/networks/", {
             "host": kvm1.pk, "name": "rnet", "kind": "route", "subnet": str(ROUTED)},
