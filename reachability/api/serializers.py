@@ -60,7 +60,7 @@ class CauseSerializer(serializers.Serializer):
 
 
 class ProbeResultSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["host-ping", "host-arping", "guest-ping"])
+    kind = serializers.CharField(help_text="host-ping, host-arping or guest-ping")
     direction = serializers.ChoiceField(choices=[C.FORWARD, C.BACKWARD, probes.PRESENCE],
                                         help_text="a-to-b / b-to-a: a direction of the "
                                         "question; presence: the host checks the guest answers "
@@ -81,7 +81,8 @@ class ProbeSerializer(serializers.ModelSerializer):
     """A question proved with packets (active): the analysis of then, each probe's result, and
     the comparison. ``status`` and ``progress`` are those of its operation."""
 
-    user = serializers.StringRelatedField()
+    user = serializers.StringRelatedField(allow_null=True, help_text="who asked (null: a "
+                                          "removed user)")
     status = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     results = ProbeResultSerializer(many=True)

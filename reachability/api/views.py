@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..access import visible_probes
+from ..models import Probe
 from .serializers import AnswerSerializer, ProbeSerializer, QuestionSerializer
 
 
@@ -43,6 +44,7 @@ class ProbeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     your own probes (administrators: all)."""
 
     serializer_class = ProbeSerializer
+    queryset = Probe.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return visible_probes(self.request.user).select_related("operation", "user")
