@@ -127,3 +127,18 @@ def test_the_page_offers_probes_only_to_who_may_send_them(world):
     client.force_login(world.users["viewer"])  # and the page refuses the POST all the same
     assert client.post("/reachability/probe/", query).status_code == 403
     assert not Probe.objects.exists()
+
+
+def test_the_host_side_probe_runs_ping_with_an_argument_list():
+    """kvmweb.virt.hostnet.probe as a host runs it (here: this machine, busybox's ping where
+    iputils is missing), on loopback only."""
+    from kvmweb.virt import hostnet
+
+    done = hostnet.probe("ping", "127.0.0.1", count=1, wait=1)
+    assert done["command"] == ["ping", "-c", "1", "-W", "1", "127.0.0.1"]
+    assert done["returncode"] == 0, done
+    assert virt_probes.counts("ping", done["output"]) == (1, 1)
+    with pytest.raises(ValueError):
+        hostnet.probe("ping", "127.0.0.1; id")
+    with pytest.raises(ValueError):
+        hostnet.probe("sh", "127.0.0.1")
