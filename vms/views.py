@@ -213,6 +213,9 @@ def vm_create(request):
         try:
             op = services.request_create(request.user, host, spec, team=team)
             messages.info(request, f"Creating {spec['name']} on {host}: operation #{op.pk}.")
+            for n, nic in enumerate(spec.get("nics") or []):
+                for warning in nic_warnings(host, nic):
+                    messages.warning(request, f"NIC {n + 1}: {warning}")
             return redirect(f"{_list_url()}?host={host.pk}&op={op.pk}")
         except services.Invalid as exc:
             nic_errors = exc.errors.pop("nics", [])

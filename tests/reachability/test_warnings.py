@@ -142,3 +142,22 @@ def test_a_port_move_of_a_running_vm_says_it_lasts_until_restart(admin_api, admi
     response = client.post(f"/vms/{vm.pk}/nics/{nic.mac}/persist/")
     assert response.status_code == 302
     assert Operation.objects.get(action="nic.persist").params["mac"] == nic.mac
+
+
+def test_the_create_page_and_api_warn_about_each_nic(admin_api, admin_user, host):
+    spec = {"host": host.pk, "name": "w1", "memory_mib": 128, "vcpus": 1, "disk": "none",
+            "boot": "network", "domain_type": "auto"}
+    response = admin_api.post("/api/vms/", {**spec, "nics": [
+        {"type": "bridge", "source": "br0"}, {"type": "direct", "source": "eth0"}]},
+        format="json")
+    assert response.status_code == 202, response.content
+    (warning,) = response.json()["warnings"]
+    assert warning.startswith("NIC 2: macvtap on eth0")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.post(f"/vms/create/?host={host.pk}", {
+        **spec, "name": "w2", "start": "on", "nics-TOTAL_FORMS": 1, "nics-INITIAL_FORMS": 0,
+        "nics-MIN_NUM_FORMS": 0, "nics-MAX_NUM_FORMS": 1000, "nics-0-type": "direct",
+        "nics-0-source": "eth0", "nics-0-mode": "bridge", "nics-0-model": "virtio"},
+        follow=True).content.decode()
+    assert "NIC 1: macvtap on eth0" in page and "not kvm1 itself" in page
