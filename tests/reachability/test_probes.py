@@ -105,6 +105,15 @@ def test_probes_are_stored_with_the_question_and_compared(world, api, monkeypatc
     (shown,) = answer["probes"]
     assert shown["id"] == probe.pk and shown["comparison"] == [line]
     assert shown["results"][0]["command"][0] == "ping"
+    # Beside the analysis on the page, in plain words.
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.users["operator"])
+    page = client.get("/reachability/", {"source_vm": world.bluevm.pk,
+                                         "destination": "10.0.0.1"}).content.decode()
+    assert f'data-probe="{probe.pk}"' in page and "<b>0/3</b> came back" in page
+    assert "but 0/3 pings came back" in page and "active" in page
     # Listed for who asked (and administrators), not for other members of the team.
     assert len(api("operator").get("/api/reachability/probes/").json()["results"]) == 1
     assert api("viewer").get(f"/api/reachability/probes/{probe.pk}/").status_code == 404
