@@ -92,8 +92,12 @@ def compare(probe):
             lines.append(f"The analysis could not tell whether {x} reaches {y}; the packets "
                          f"say {'yes' if packets else 'no'}: {_said(evidence)}.")
         elif expected != packets:
+            caveat = ""
+            if packets and C.OVERLAPPING_SUBNETS in (probe.causes or []):
+                caveat = (f" — but {evidence['to']} is ambiguous (overlapping subnets): the "
+                          "replies may come from another machine with that address")
             lines.append(f"The analysis says {x} {'reaches' if expected else 'cannot reach'} "
-                         f"{y} ({probe.verdict}) but {_said(evidence)}.")
+                         f"{y} ({probe.verdict}) but {_said(evidence)}{caveat}.")
         else:
             agree.append(f"{x} → {y}")
     for r in probe.results:

@@ -151,3 +151,15 @@ def test_the_host_side_probe_runs_ping_with_an_argument_list():
         hostnet.probe("ping", "127.0.0.1; id")
     with pytest.raises(ValueError):
         hostnet.probe("sh", "127.0.0.1")
+
+
+def test_a_disagreement_on_an_ambiguous_address_says_the_replies_may_be_another_machines():
+    row = Probe(source_label="kvm2", destination_label="web (192.168.122.10)",
+                verdict="unreachable", forward=False, backward=False,
+                causes=["nat-inbound", "overlapping-subnets"], results=[
+                    {"kind": "host-ping", "direction": "a-to-b", "to": "192.168.122.10",
+                     "command": ["ping", "192.168.122.10"], "sent": 3, "received": 3}])
+    (line,) = probes.compare(row)
+    assert line.startswith("The analysis says kvm2 cannot reach web (192.168.122.10) "
+                           "(unreachable) but 3/3 pings came back")
+    assert "may come from another machine" in line
