@@ -163,3 +163,32 @@ def test_a_disagreement_on_an_ambiguous_address_says_the_replies_may_be_another_
     assert line.startswith("The analysis says kvm2 cannot reach web (192.168.122.10) "
                            "(unreachable) but 3/3 pings came back")
     assert "may come from another machine" in line
+
+
+def test_a_guest_with_the_agent_pings_through_guest_exec(monkeypatch):
+    """The guest agent's side, as QEMU's guest agent answers (guest-exec, then
+    guest-exec-status until it exited, output in base64)."""
+    import base64
+    import json
+
+    class Dom:
+        def XMLDesc(self, flags):  # noqa: N802 - libvirt's name
+            return ("<domain><devices><channel type='unix'><target type='virtio' "
+                    "name='org.qemu.guest_agent.0'/></channel></devices></domain>")
+
+    asked, polls = [], iter([{"exited": False}, {"exited": True, "exitcode": 0, "out-data":
+                             base64.b64encode(b"3 packets transmitted, 2 received").decode()}])
+
+    def agent(dom, command, timeout, flags):
+        asked.append(json.loads(command))
+        if asked[-1]["execute"] == "guest-exec":
+            return json.dumps({"return": {"pid": 42}})
+        return json.dumps({"return": next(polls)})
+
+    monkeypatch.setattr(virt_probes.libvirt_qemu, "qemuAgentCommand", agent)
+    monkeypatch.setattr(virt_probes.time, "sleep", lambda s: None)
+    result = virt_probes.from_guest(Dom(), "10.0.0.1")
+    assert (result["sent"], result["received"]) == (3, 2) and "unavailable" not in result
+    assert asked[0]["arguments"] == {"path": "ping", "arg": ["-c", "3", "-W", "2", "10.0.0.1"],
+                                     "capture-output": True}
+    assert [a["execute"] for a in asked[1:]] == ["guest-exec-status"] * 2
