@@ -79,8 +79,7 @@ class ChangeForm(forms.Form):
         if self.errors:
             return self.cleaned_data
         try:
-            self.plan = plans.build(self.action, self.params(), services.read_model(self.host),
-                                    self.host.address)
+            self.plan = services.build_plan(self.host, self.action, self.params())
         except plans.PlanError as exc:
             for field, message in exc.errors.items():
                 self.add_error(field if field in self.fields else None, message)

@@ -30,12 +30,22 @@ RECONNECT_SECONDS = 60
 MARGIN = 0.5  # a proof must end this long before the deadline to count
 
 
+def build_plan(host, action, params, force=False):
+    """The plan from the read model (raises plans.PlanError), with what the host's VMs add to
+    it (a running VM's tap moved: until the VM stops)."""
+    plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
+    note = vm_tap_note(host, action, params)
+    if note:
+        plan["notes"].append(note)
+    return plan
+
+
 def start(user, host, action, params, force=False, version=None):
     """Validate against the read model and create the Operation (raises plans.PlanError).
     ``version``: the interfaces' version the change was planned against (hostnet.versions); a
     stale one is refused with 409 (kvmweb.conflicts.Conflict)."""
     versions.refuse_if_stale(host, version, LOCK_TARGET)
-    plan = plans.build(action, dict(params), read_model(host), host.address, force=force)
+    plan = build_plan(host, action, params, force=force)
     return ops.start(user, host, f"hostnet.{action}", target=LOCK_TARGET,
                      params={**params, "force": bool(force), "preview": plan})
 
@@ -194,6 +204,17 @@ def _persist(op, plan, live):
     ops.report(op, None)
 
 
+def vm_tap_note(host, action, params):
+    """The note a port move of a running VM's tap gets in its plan: it lasts until the VM
+    stops, and kvmweb offers to make it persistent afterwards."""
+    nic = _vm_nic_on(host, params.get("port", "")) if action == "port_move" else None
+    if nic is None:
+        return ""
+    return (f"{params['port']} is the tap of running VM {nic.domain.name} (NIC {nic.mac}): the "
+            "move is made through libvirt on the running VM only and lasts until it stops; "
+            "once done, kvmweb offers to make it persistent (the VM's config)")
+
+
 def _vm_nic_on(host, port):
     """The VM NIC whose tap is ``port`` on this host (from the read model), or None."""
     from vms.models import DomainInterface
@@ -212,6 +233,12 @@ def _move_vm_tap(op, nic, bridge):
                progress=20)
     move_tap_live(op, op.host, nic.domain.uuid, nic.mac, bridge)
     host_services.sync(op.host)
+    from vms.services import persist_offer
+
+    offer = persist_offer(nic.domain, nic.mac, bridge)
+    ops.report(op, f"this lasts until {nic.domain.name} stops (its config keeps the old "
+                   f"source). {offer['title']}: {offer['href']}",
+               params={**op.params, "offers": [offer]})
 
 
 def _resume_armed(op):

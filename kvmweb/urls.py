@@ -14,7 +14,7 @@ from hosts.api.views import HostViewSet
 from teams.forms import ThrottledAuthenticationForm
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
-from reachability.api.views import ReachabilityView
+from reachability.api.views import ProbeViewSet, ReachabilityView
 from topology.api.views import TopologyViewSet
 from vms.api.views import VMViewSet
 
@@ -27,6 +27,7 @@ router.register("hostnet", HostNetworkViewSet, basename="hostnet")
 router.register("consoles/sessions", ConsoleSessionViewSet, basename="console-session")
 router.register("topology", TopologyViewSet, basename="topology")
 router.register("drift", DriftViewSet, basename="drift")
+router.register("reachability/probes", ProbeViewSet, basename="reachability-probe")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),

@@ -50,8 +50,10 @@ def _start_create(request, host, team, xml, start_now=True, autostart=True):
 
 
 def network_add(request):
-    form = NetworkForm(request.POST or None, user=request.user,
-                       initial={"host": request.GET.get("host")})
+    # A link may pre-fill the form (reachability's "use a routed network" fix): nothing is
+    # created until the user submits it.
+    initial = {k: request.GET[k] for k in ("host", "kind", "name", "subnet") if request.GET.get(k)}
+    form = NetworkForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         spec = form.to_spec()
         if form.is_valid():

@@ -189,6 +189,37 @@ def _host_and_own_guest(ix, host, guest, f):
                  unknown=True)
 
 
+def _vm_pk(end):
+    return end.vm.pk if end.vm is not None else None
+
+
+def _free_bridge(ix, host):
+    """A name for a new bridge on the host: br0, else br1, …"""
+    return next(f"br{i}" for i in range(100) if (host, f"br{i}") not in ix.ifaces)
+
+
+def bridge_fixes(ix, host, uplink, end):
+    """Bridge over the uplink on ``host`` (the hostnet plan), then the end's NIC moved to it."""
+    bridge = _free_bridge(ix, host)
+    out = [fix(C.FIX_BRIDGE_OVER_UPLINK, f"Create bridge {bridge} over {uplink} on "
+               f"{_name(ix, host)} (its address and routes move to {bridge})", host=host,
+               iface=uplink, bridge=bridge)]
+    if end.nic is not None:
+        out.append(fix(C.FIX_MOVE_NIC, f"Then move {end.label}'s NIC to {bridge} (it gets a LAN "
+                       "address)", vm=_vm_pk(end), mac=end.nic.mac, bridge=bridge))
+    return out
+
+
+def second_nic_fix(ix, end, title):
+    """A second NIC for ``end``'s VM on an isolated network of its host that has an address
+    (host ↔ guest), named when there is one."""
+    net = next((n for n in ix.model.networks if n.host == end.host and n.forward_mode is None
+                and n.kind == "isolated" and _subnets(n) and n.active), None)
+    return fix(C.FIX_SECOND_NIC, title, f"on {net.name}" if net else "create an isolated "
+               "network with an address first", vm=_vm_pk(end), host=end.host,
+               network_name=net.name if net else None)
+
+
 def _macvtap_own_host(ix, guest):
     p = guest.place
     hname = _name(ix, p.host)
@@ -197,10 +228,9 @@ def _macvtap_own_host(ix, guest):
                  f"the guest's frames to the wire, never up to {hname} itself, so the guest and "
                  "its own host cannot talk (they reach everything else).",
                  f"if:{p.host}:{p.lower}",
-                 fixes=[fix(C.FIX_SECOND_NIC, "Add a second NIC on an isolated or host-only "
-                            "network for host ↔ guest", vm=guest.vm.pk if guest.vm else None),
-                        fix(C.FIX_BRIDGE_OVER_UPLINK, f"Put {p.lower} in a bridge and move the "
-                            "NIC to it (bridge over the uplink)", host=p.host, iface=p.lower)])
+                 fixes=[second_nic_fix(ix, guest, "Add a second NIC on an isolated or host-only "
+                                       "network for host ↔ guest"),
+                        *bridge_fixes(ix, p.host, p.lower, guest)])
 
 
 def _host_lan(ix, host, other_lan):
@@ -281,7 +311,7 @@ def _enter_private(ix, a, b, src_stack, f):
                       "to each other (and the host, when it has an address) and rejects "
                       "everything else.", hop,
                       fixes=[fix(C.FIX_SECOND_NIC, f"Give {b.label} a second NIC on a NAT or "
-                                 "bridged network", vm=b.vm.pk if b.vm else None)]))
+                                 "bridged network", vm=_vm_pk(b), host=pb.host)]))
         return
     if mode == "nat":
         if a.place.kind == PRIVATE and a.place.net.forward_mode == "nat":
@@ -296,12 +326,12 @@ def _enter_private(ix, a, b, src_stack, f):
                     "MASQUERADE lets the guest start connections, but libvirt rejects new "
                     f"connections into {net.bridge or net.name} from {a.label}.")
             code = C.NAT_INBOUND
+        host_ip = next((ip for _, ip in sorted(ix.host_addr[pb.host].values())), "HOST")
         f.block(Cause(code, text, hop, fixes=[
-            fix(C.FIX_BRIDGE_OVER_UPLINK, f"Bridge over the uplink on {_name(ix, pb.host)} and "
-                "move the NIC to it (the guest gets a LAN address)", host=pb.host,
-                vm=b.vm.pk if b.vm else None),
-            fix(C.FIX_ROUTED_NETWORK, "Use a routed network instead, and add its route on the "
-                "LAN router", host=pb.host)]))
+            *bridge_fixes(ix, pb.host, ix.uplink_of(net) or "eth0", b),
+            fix(C.FIX_ROUTED_NETWORK, "Or use a routed network instead, and add its route on "
+                "the LAN router", f"then on the LAN router: ip route add SUBNET via {host_ip}",
+                host=pb.host)]))
         return
     # route / open: forwarded both ways; the sender must know the way.
     if src_stack != pb.host:
@@ -335,7 +365,7 @@ def can_start(ix, a, b, direction=C.FORWARD):
                           f"everything its guests send beyond {pa.net.bridge or 'the bridge'} "
                           "(and the host).", f"net:{pa.host}:{pa.net.name}",
                           fixes=[fix(C.FIX_SECOND_NIC, f"Give {a.label} a second NIC on a NAT "
-                                     "or bridged network", vm=a.vm.pk if a.vm else None)]))
+                                     "or bridged network", vm=_vm_pk(a), host=pa.host)]))
             return f
         src_stack = pa.host
         _forwarding(ix, pa.host, f)
@@ -399,7 +429,8 @@ def _macvtap_modes(ix, a, b, f):
         f.block(Cause(C.MACVTAP_MODE, f"macvtap in private mode on {a.place.lower}: guests on "
                       "the same lower device never see each other.", f"if:{a.place.host}:"
                       f"{a.place.lower}", fixes=[fix(C.FIX_MACVTAP_BRIDGE, "Use macvtap mode "
-                                                     "bridge", vm=a.vm.pk if a.vm else None)]))
+                                                     "bridge", vm=_vm_pk(a), mac=a.nic.mac,
+                                                     iface=a.place.lower)]))
     elif "vepa" in modes:
         f.assume(f"macvtap in vepa mode on {a.place.lower}: the guests see each other only if "
                  "the switch port hairpins (reflective relay); assumed it does not.")
@@ -407,7 +438,7 @@ def _macvtap_modes(ix, a, b, f):
                       "the two guests go to the switch and come back only if its port "
                       "hairpins.", f"if:{a.place.host}:{a.place.lower}",
                       fixes=[fix(C.FIX_MACVTAP_BRIDGE, "Use macvtap mode bridge",
-                                 vm=a.vm.pk if a.vm else None)]))
+                                 vm=_vm_pk(a), mac=a.nic.mac, iface=a.place.lower)]))
 
 
 def _l2_ifaces(ix, end):
@@ -431,8 +462,10 @@ def _mtu(ix, a, b, f):
             f.block(Cause(C.MTU_MISMATCH, f"MTUs differ along the bridged path ({detail}): "
                           "small packets such as pings pass, larger frames are dropped without "
                           "a word.", f"if:{ifaces[0].host}:{ifaces[0].name}",
-                          fixes=[fix(C.FIX_MTU, f"Set the same MTU ({max(mtus)} or "
-                                     f"{min(mtus)}) on all of them", host=ifaces[0].host)]))
+                          fixes=[fix(C.FIX_MTU, f"Set the same MTU on all of them ({i.name} "
+                                     f"{i.mtu} → {min(mtus)}, or the others up to {max(mtus)})",
+                                     host=i.host, iface=i.name, mtu=min(mtus))
+                                 for i in ifaces if i.mtu and i.mtu != min(mtus)][:1]))
 
 
 # -- the answer --------------------------------------------------------------------------------

@@ -9,6 +9,6 @@ class ReachabilityConfig(AppConfig):
     def ready(self):
         from hosts.services import SYNC_EXTENSIONS
 
-        from . import services
+        from . import operations, services  # noqa: F401 - registers the probe handler
 
         SYNC_EXTENSIONS.append(services.read_ip_forwarding)

@@ -42,11 +42,14 @@ UNKNOWNS = (HOST_OFFLINE, UNKNOWN_ATTACHMENT, NO_ADDRESS)
 # Directions a cause applies to
 BOTH, FORWARD, BACKWARD = "both", "a-to-b", "b-to-a"
 
-# Fix kinds (reachability.services turns each into a link to the page that applies it)
+# Fix kinds (reachability.services turns each into a link to the form that applies it,
+# pre-filled: a plan the user checks and confirms; the kinds in SHOWN are commands to run
+# elsewhere, shown as text, kvmweb does not manage what they change)
 FIX_START_NETWORK = "start-network"
 FIX_NIC_LINK_UP = "nic-link-up"
 FIX_START_VM = "start-vm"
 FIX_BRIDGE_OVER_UPLINK = "bridge-over-uplink"    # hostnet plan: bridge over eth0, move NICs
+FIX_MOVE_NIC = "move-nic"                        # then the NIC onto that bridge
 FIX_SECOND_NIC = "second-nic"                    # a NIC on an isolated / host-only network
 FIX_ROUTED_NETWORK = "routed-network"            # a routed network + the LAN route (shown)
 FIX_ADD_ROUTE = "add-route"                      # the route to add on the LAN router (shown)
@@ -57,3 +60,4 @@ FIX_RENUMBER = "renumber"                        # give one network another subn
 FIX_MTU = "mtu"                                  # same MTU along the path
 FIX_MACVTAP_BRIDGE = "macvtap-bridge-mode"       # macvtap mode bridge
 FIX_SYNC = "sync"                                # sync the host again
+SHOWN = (FIX_ADD_ROUTE, FIX_IP_FORWARD)

@@ -2,14 +2,20 @@
 the ways people name them, links for the fixes, and the graph ids to highlight. Reads the
 database only (the analysis itself is pure: reachability.analysis)."""
 
+from urllib.parse import urlencode
+
+from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
+from operations import services as ops
 from topology import graph
 from topology.readmodel import ReadModel, load
 
 from . import choices as C
-from .access import question_scope
+from . import probes
+from .access import may_probe, question_scope, require_probe, visible_probes
 from .analysis import analyse, end_for
+from .models import Probe
 from .places import Index, nic_end
 
 
@@ -27,6 +33,10 @@ def read_ip_forwarding(host):
 
 class NotFound(Exception):
     """An end that does not exist, or that the user may not see (the same answer for both)."""
+
+
+class Invalid(Exception):
+    """A question kvmweb cannot prove with packets (nothing to send them from); says why."""
 
 
 def user_model(user):
@@ -80,33 +90,65 @@ def resolve(ix, text="", vm_pk=None):
                    "address on one of the hosts' LANs")
 
 
-_FIX_PAGES = {
-    C.FIX_START_NETWORK: ("networks:detail", "network"),
-    C.FIX_NIC_LINK_UP: ("vms:nic_edit", "vm", "mac"),
-    C.FIX_START_VM: ("vms:detail", "vm"),
-    C.FIX_BRIDGE_OVER_UPLINK: ("hostnet:host", "host"),
-    C.FIX_SECOND_NIC: ("vms:detail", "vm"),
-    C.FIX_ROUTED_NETWORK: ("networks:add",),
-    C.FIX_ADD_ROUTE: ("networks:detail", "network"),
-    C.FIX_LINK_UP: ("hostnet:host", "host"),
-    C.FIX_FIREWALL: ("networks:detail", "network"),
-    C.FIX_IP_FORWARD: ("hosts:detail", "host"),
-    C.FIX_RENUMBER: ("networks:edit", "network"),
-    C.FIX_MTU: ("hostnet:host", "host"),
-    C.FIX_MACVTAP_BRIDGE: ("vms:detail", "vm"),
-    C.FIX_SYNC: ("hosts:detail", "host"),
-}
-
-
-def _href(fix):
-    name, *keys = _FIX_PAGES.get(fix["kind"], ("",))
-    args = [fix["target"].get(k) for k in keys]
-    if not name or any(a is None for a in args):
-        return ""
+def _url(name, *args, query=None):
     try:
-        return reverse(name, args=args)
+        url = reverse(name, args=args)
     except NoReverseMatch:
         return ""
+    query = {k: v for k, v in (query or {}).items() if v not in (None, "")}
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def _plan(fix):
+    """The URL of the form that applies ``fix``, pre-filled (a plan: nothing changes until the
+    user confirms it), or of the page where it is done; "" when there is none."""
+    t, kind = fix["target"], fix["kind"]
+    host, vm, mac, net = t.get("host"), t.get("vm"), t.get("mac"), t.get("network")
+    if kind == C.FIX_BRIDGE_OVER_UPLINK and host is not None:
+        return _url("hostnet:change", host, "bridge_create",
+                    query={"name": t.get("bridge"), "uplink": t.get("iface")})
+    if kind == C.FIX_MOVE_NIC and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"type": "bridge", "source": t.get("bridge")})
+    if kind == C.FIX_NIC_LINK_UP and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"link_state": "up"})
+    if kind == C.FIX_MACVTAP_BRIDGE and vm is not None and mac:
+        return _url("vms:nic_edit", vm, mac, query={"type": "direct", "source": t.get("iface"),
+                                                    "mode": "bridge"})
+    if kind == C.FIX_SECOND_NIC and vm is not None:
+        return _url("vms:detail", vm, query={"nic_type": "network",
+                                             "nic_source": t.get("network_name")}) + "#add-nic"
+    if kind == C.FIX_SECOND_NIC and net is not None:
+        return _url("networks:edit", net)
+    if kind == C.FIX_ROUTED_NETWORK and host is not None:
+        return _url("networks:add", query={"host": host, "kind": "route"})
+    if kind == C.FIX_LINK_UP and host is not None:
+        return _url("hostnet:change", host, "link_state", query={"name": t.get("iface"),
+                                                                 "up": "up"})
+    if kind == C.FIX_MTU and host is not None and t.get("iface"):
+        return _url("hostnet:change", host, "mtu", query={"name": t["iface"], "mtu": t.get("mtu")})
+    if kind in (C.FIX_START_NETWORK, C.FIX_ADD_ROUTE, C.FIX_FIREWALL) and net is not None:
+        return _url("networks:detail", net)
+    if kind == C.FIX_RENUMBER and net is not None:
+        return _url("networks:edit", net)
+    if kind == C.FIX_START_VM and vm is not None:
+        return _url("vms:detail", vm)
+    if kind in (C.FIX_IP_FORWARD, C.FIX_SYNC) and host is not None:
+        return _url("hosts:detail", host)
+    return ""
+
+
+PLANS = (C.FIX_BRIDGE_OVER_UPLINK, C.FIX_MOVE_NIC, C.FIX_NIC_LINK_UP, C.FIX_MACVTAP_BRIDGE,
+         C.FIX_SECOND_NIC, C.FIX_ROUTED_NETWORK, C.FIX_LINK_UP, C.FIX_MTU, C.FIX_RENUMBER)
+
+
+def link_fix(fix):
+    """``href``: where the fix is applied; ``applies``: "plan" (a pre-filled form to check and
+    confirm), "page" (the page with the button, e.g. Start) or "shown" (a command for
+    something kvmweb does not manage, in ``detail``)."""
+    fix["href"] = _plan(fix)
+    fix["applies"] = ("shown" if fix["kind"] in C.SHOWN else
+                      "plan" if fix["kind"] in PLANS and fix["href"] else "page")
+    return fix
 
 
 def _of_hosts(model, hosts):
@@ -130,16 +172,58 @@ def elements(model, hops):
     return out
 
 
-def ask(user, source="", destination="", source_vm=None, destination_vm=None):
-    """The answer (reachability.analysis.analyse) to the user's question, with fix links and
-    the graph elements of the path. Raises NotFound for an end the user may not see."""
+def _question(user, source, destination, source_vm, destination_vm):
     model = user_model(user)
     ix = Index(model)
-    a = resolve(ix, source, source_vm)
-    b = resolve(ix, destination, destination_vm)
+    return model, ix, resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+
+
+def ask(user, source="", destination="", source_vm=None, destination_vm=None):
+    """The answer (reachability.analysis.analyse) to the user's question, with fix links, the
+    graph elements of the path and the user's latest probes of it. Raises NotFound for an end
+    the user may not see."""
+    model, ix, a, b = _question(user, source, destination, source_vm, destination_vm)
     answer = analyse(ix, a, b)
     for cause in answer["causes"] + answer["warnings"]:
         for fix in cause["fixes"]:
-            fix["href"] = _href(fix)
+            link_fix(fix)
     answer["elements"] = elements(model, answer["hops"])
+    answer["probes"] = list(visible_probes(user).filter(source=a.id, destination=b.id)
+                            .select_related("operation", "user")[:3])
+    for row in answer["probes"]:
+        row.comparison = probes.compare(row)
+        row.pending = [p["title"] for p in row.planned[len(row.results):]]
+    answer["can_probe"] = bool(probes.plan(ix, a, b))
+    answer["may_probe"] = answer["can_probe"] and may_probe(user, a)
     return answer
+
+
+def start_probe(user, source="", destination="", source_vm=None, destination_vm=None):
+    """Prove the question with packets: the Probe row (with the analysis' verdict of now) and
+    the Operation that sends them (reachability.operations.probe). Refused unless the user may
+    change the source (access.require_probe); Invalid when there is nothing to probe from."""
+    model, ix, a, b = _question(user, source, destination, source_vm, destination_vm)
+    require_probe(user, a)
+    planned = probes.plan(ix, a, b)
+    if not planned:
+        raise Invalid(f"kvmweb cannot send probes for {a.label} → {b.label}: it pings from a "
+                      "host end, from inside a running VM (guest agent) and arpings a guest on "
+                      "its host's bridge, and none of these applies (no address known?)")
+    answer = analyse(ix, a, b)
+    from hosts.models import Host
+    from vms.models import Domain
+
+    host = Host.objects.get(pk=planned[0]["host"])
+    team = (Domain.objects.select_related("owner").get(pk=a.vm.pk).owner
+            if a.vm is not None else None)
+    with transaction.atomic():
+        probe = Probe.objects.create(
+            user=user, source=a.id, destination=b.id, source_label=a.label,
+            destination_label=b.label, verdict=answer["verdict"], forward=answer["forward"],
+            backward=answer["backward"], causes=[c["code"] for c in answer["causes"]],
+            planned=planned)
+        probe.operation = ops.start(user, host, "reachability.probe", target=f"probe:{probe.pk}",
+                                    params={"probe": probe.pk}, team=team,
+                                    name=f"{a.label} → {b.label}")
+        probe.save(update_fields=["operation"])
+    return probe

@@ -5,4 +5,5 @@ from . import views
 app_name = "reachability"
 urlpatterns = [
     path("", views.ask, name="ask"),
+    path("probe/", views.probe, name="probe"),
 ]

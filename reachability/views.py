@@ -1,6 +1,12 @@
 """The reachability page: the question box and the answer. Reads the database only."""
 
-from django.shortcuts import render
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import QuestionForm
@@ -19,3 +25,25 @@ def ask(request):
             status = 404  # the same for what does not exist and what the user may not see
     return render(request, "reachability/ask.html", {"form": form, "answer": answer},
                   status=status)
+
+
+@require_POST
+def probe(request):
+    """Send probes for the question (active): refused unless the user may change the source;
+    back to the answer, where the probe's results appear as they come."""
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        raise Http404("say what to probe")
+    try:
+        row = services.start_probe(request.user, **form.cleaned_data)
+    except services.NotFound as exc:
+        raise Http404(str(exc)) from exc
+    except services.Invalid as exc:
+        messages.error(request, str(exc))
+        row = None
+    if row is not None:
+        messages.info(request, f"Sending probes for {row.source_label} → "
+                               f"{row.destination_label}: operation #{row.operation_id}.")
+    query = {"source": row.source, "destination": row.destination} if row else {
+        k: v for k, v in request.POST.items() if k in form.fields and v}
+    return redirect(reverse("reachability:ask") + "?" + urlencode(query))

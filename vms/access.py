@@ -133,6 +133,8 @@ PERMISSIONS = {
                      Check(TEAM_OPERATOR, "POST", {**_NIC, "mac": _MAC, "link_state": "down"},
                            mac=_MAC)],
     "vms:nic_remove": Check(TEAM_OPERATOR, "POST", mac=_MAC),
+    "vms:nic_bounce": Check(TEAM_OPERATOR, "POST", mac=_MAC),
+    "vms:nic_persist": Check(TEAM_OPERATOR, "POST", mac=_MAC),
     "vms:action": [Check(TEAM_OPERATOR, "POST", action=a) for a in
                    ("start", "shutdown", "reboot", "destroy", "suspend", "resume")],
     "api:vm-list": {"GET": SIGNED_IN, "POST": Check(HOST_OPERATOR, data={**_NEW, "host": "{host}"})},
@@ -149,4 +151,6 @@ PERMISSIONS = {
     "api:vm-nic": {"GET": Check(TEAM_MEMBER, mac=_MAC),
                    "PATCH": Check(TEAM_OPERATOR, data={"link_state": "down"}, mac=_MAC),
                    "DELETE": Check(TEAM_OPERATOR, mac=_MAC)},
+    "api:vm-nic-bounce": {"POST": Check(TEAM_OPERATOR, mac=_MAC)},
+    "api:vm-nic-persist": {"POST": Check(TEAM_OPERATOR, mac=_MAC)},
 }

@@ -202,3 +202,58 @@ def update(op):
                    if active else f"model set to {changes['model']}")
     _record(op, before, dom, f"NIC {changes.get('mac') or mac} updated")
     refresh(op)
+
+
+BOUNCE_SECONDS = 3
+
+
+@ops.handler("nic.bounce", resumable=True, plumbing=True)
+def bounce(op):
+    """Link down, a few seconds, link up, on the running VM only (its config is untouched).
+    Safe to repeat: a resumed run bounces again and always ends with the link up."""
+    dom = domains.lookup(_conn(op.host), op.params["uuid"])
+    mac = op.params["mac"]
+    if not domains.is_active(dom):
+        raise VirtError(f"{op.params['name']} is not running: nothing to bounce",
+                        VirtError.INVALID, retryable=False)
+    for state, progress in (("down", 30), ("up", 80)):
+        live = _find(dom, mac, inactive=False)
+        if live is None:
+            raise VirtError(f"the running VM has no NIC {mac}", retryable=False)
+        builder.apply_nic(live, {"link_state": state}, model=False)
+        domains.update(dom, live.get_xml(), LIVE)
+        ops.report(op, f"link of {mac} set {state} (live)", progress=progress)
+        if state == "down":
+            time.sleep(BOUNCE_SECONDS)
+    _record(op, op.xml_before or domains.xml(dom), dom,
+            f"bounced the link of {mac}: the guest saw its cable unplugged for "
+            f"{BOUNCE_SECONDS} s and asks DHCP again")
+
+
+@ops.handler("nic.persist", resumable=True, plumbing=True)
+def persist(op):
+    """Write the running NIC's source (where a port move put it) into the VM's config, so it
+    stays there after the VM restarts. Safe to repeat: the same source written again."""
+    dom = domains.lookup(_conn(op.host), op.params["uuid"])
+    mac = op.params["mac"]
+    live = _find(dom, mac, inactive=False) if domains.is_active(dom) else None
+    if live is None:
+        raise VirtError(f"{op.params['name']} has no running NIC {mac}: nothing to keep",
+                        VirtError.INVALID, retryable=False)
+    if live.type not in ("network", "bridge", "direct"):
+        raise VirtError(f"NIC {mac} is of type {live.type}: kvmweb keeps only network, bridge "
+                        "and macvtap sources", VirtError.INVALID, retryable=False)
+    cfg = _find(dom, mac, inactive=True) if _persistent(dom) else None
+    if cfg is None:
+        raise VirtError(f"{op.params['name']} has no NIC {mac} in its config", retryable=False)
+    before = domains.xml(dom, inactive=True)
+    spec = {"type": live.type, "source": live.source, "mode": live.source_mode,
+            "portgroup": live.source_portgroup}
+    if cfg.type == live.type and cfg.source == spec["source"]:
+        ops.report(op, f"the config already has {_describe(spec)}", progress=70)
+    else:
+        builder.apply_nic(cfg, spec, model=False)
+        domains.update(dom, cfg.get_xml(), CONFIG)
+    _record(op, op.xml_before or before, dom, f"NIC {mac} stays on {_describe(spec)} after a "
+            "restart (written in the VM's config)")
+    refresh(op)

@@ -164,3 +164,53 @@ def request_nic_update(user, vm, nic, changes, version=None):
         return ops.start(user, vm.host, "nic.update", target=_target(vm), team=vm.owner,
                          params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac,
                                  "changes": changes})
+
+
+def request_nic_bounce(user, vm, nic):
+    """Set a running VM's NIC link down for a few seconds, then up again (live only): the
+    guest sees its cable unplugged and plugged, and asks DHCP again (after a source change)."""
+    access.require_change_vm(user, vm)
+    if vm.state != "running":
+        raise Invalid({"non_field_errors": [f"{vm.name} is {vm.state}: a link is bounced on a "
+                                            "running VM (it asks DHCP at its next start)"]})
+    if nic.link_state == "down":
+        raise Invalid({"link_state": [f"the link of {nic.mac} is down: set it up instead"]})
+    with transaction.atomic():
+        return ops.start(user, vm.host, "nic.bounce", target=_target(vm), team=vm.owner,
+                         params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac})
+
+
+def nic_offers(vm, nic, changes):
+    """What to do next after a NIC change, as links (pages) and API calls: a running NIC whose
+    source moved keeps its old address until the guest renews DHCP, so offer the bounce."""
+    from django.urls import reverse
+
+    if vm.state != "running" or not changes.get("source"):
+        return []
+    return [{"kind": "bounce-link", "title": f"Bounce the link of {nic.mac} (down, then up) so "
+             "the guest asks DHCP again on its new source",
+             "href": reverse("vms:nic_edit", args=[vm.pk, nic.mac]) + "#bounce",
+             "api": reverse("api:vm-nic-bounce", args=[vm.pk, nic.mac])}]
+
+
+def request_nic_persist(user, vm, nic):
+    """Keep a running NIC's live source (e.g. after a host network port move, which lasts
+    only until the VM stops) by writing it into the VM's config."""
+    access.require_change_vm(user, vm)
+    if vm.state != "running":
+        raise Invalid({"non_field_errors": [f"{vm.name} is {vm.state}: its config is all there "
+                                            "is; edit the NIC instead"]})
+    with transaction.atomic():
+        return ops.start(user, vm.host, "nic.persist", target=_target(vm), team=vm.owner,
+                         params={"uuid": vm.uuid, "name": vm.name, "mac": nic.mac})
+
+
+def persist_offer(vm, mac, bridge):
+    """The offer after a port move of a running VM's tap (it lasts until the VM stops)."""
+    from django.urls import reverse
+
+    return {"kind": "persist-port-move",
+            "title": f"Make it persistent: keep {vm.name}'s NIC {mac} on {bridge} after a "
+                     "restart (written in the VM's config)",
+            "href": reverse("vms:nic_edit", args=[vm.pk, mac]) + f"?persist={bridge}#persist",
+            "api": reverse("api:vm-nic-persist", args=[vm.pk, mac])}

@@ -111,8 +111,8 @@ def nic_warnings(host, nic, old=None, running=False):
                             "other NAT networks cannot start connections to it.")
     if old is not None and running and (old.type, old.source) != (kind, source):
         warnings.append(f"The guest keeps its old address until it renews its DHCP lease on "
-                        f"{source}: bounce the NIC's link (set link down, apply, then up) to make "
-                        "it ask again.")
+                        f"{source}: bounce the NIC's link (Bounce link on its row; API: POST "
+                        "…/nics/<mac>/bounce/) to make it ask again.")
     return warnings
 
 

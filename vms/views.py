@@ -54,8 +54,19 @@ def _sources(host, user):
     }
 
 
+PREFILL = ("type", "source", "mode", "link_state")
+
+
+def _prefill(request, prefix=""):
+    """Form values a link pre-fills (reachability's fixes): ``?nic_type=bridge&nic_source=br0``
+    on the VM page, ``?type=…&source=…&link_state=up`` on a NIC's page. Nothing is applied
+    until the user submits the form."""
+    return {k: request.GET[prefix + k] for k in PREFILL if request.GET.get(prefix + k)}
+
+
 def vm_detail(request, pk, nic_form=None):
     vm = _vm(request, pk)
+    prefilled = _prefill(request, "nic_")
     found = addresses.for_vm(vm)
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
     shown = displays(vm.xml)
@@ -64,7 +75,7 @@ def vm_detail(request, pk, nic_form=None):
         "has_vnc": any(d["type"] == "vnc" for d in shown),
         "may_operate": can_operate_vm(request.user, vm),
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS_BY_STATE.get(vm.state, VM_ACTIONS)],
-        "nic_form": nic_form or NICForm(),
+        "nic_form": nic_form or NICForm(initial=prefilled), "nic_prefilled": bool(prefilled),
         "sources": _sources(vm.host, request.user),
         "operations": visible_operations(request.user).filter(
             host=vm.host, target=f"domain:{vm.uuid}").select_related("user")[:15],
@@ -127,7 +138,8 @@ def nic_edit(request, pk, mac):
     vm = _vm(request, pk)
     nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
     initial = {"type": nic.type, "source": nic.source, "mode": nic.mode, "portgroup": nic.portgroup,
-               "model": nic.model or "virtio", "mac": nic.mac, "link_state": nic.link_state}
+               "model": nic.model or "virtio", "mac": nic.mac, "link_state": nic.link_state,
+               **(_prefill(request) if request.method == "GET" else {})}
     form = NICEditForm(request.POST or None, initial=initial)
     if request.method == "POST":
         _require_change(request, vm)
@@ -152,7 +164,32 @@ def nic_edit(request, pk, mac):
     return render(request, "vms/nic_edit.html", {"vm": vm, "nic": nic, "form": form,
                                                  "version": request.POST.get("version")
                                                  or versions.current_version(vm),
+                                                 "prefilled": request.method == "GET" and bool(_prefill(request)),
+                                                 "persist": request.GET.get("persist", ""),
                                                  "sources": _sources(vm.host, request.user)})
+
+
+def _nic_action(request, pk, mac, func, doing):
+    vm = _vm(request, pk)
+    _require_change(request, vm)
+    nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+    try:
+        op = func(request.user, vm, nic)
+        messages.info(request, f"{doing} {nic.mac}: operation #{op.pk}.")
+    except services.Invalid as exc:
+        messages.error(request, "; ".join(m for ms in exc.errors.values() for m in ms))
+    return redirect("vms:detail", pk=vm.pk)
+
+
+@require_POST
+def nic_bounce(request, pk, mac):
+    return _nic_action(request, pk, mac, services.request_nic_bounce, "Bouncing the link of")
+
+
+@require_POST
+def nic_persist(request, pk, mac):
+    return _nic_action(request, pk, mac, services.request_nic_persist,
+                       "Writing the running source into the config for")
 
 
 @require_POST
@@ -181,6 +218,9 @@ def vm_create(request):
         try:
             op = services.request_create(request.user, host, spec, team=team)
             messages.info(request, f"Creating {spec['name']} on {host}: operation #{op.pk}.")
+            for n, nic in enumerate(spec.get("nics") or []):
+                for warning in nic_warnings(host, nic):
+                    messages.warning(request, f"NIC {n + 1}: {warning}")
             return redirect(f"{_list_url()}?host={host.pk}&op={op.pk}")
         except services.Invalid as exc:
             nic_errors = exc.errors.pop("nics", [])

@@ -57,8 +57,7 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
         self._version = params.pop("version", None)
         params = {k: v for k, v in params.items() if v not in (None, "")}
         try:
-            plan = plans.build(self.host_action, params, services.read_model(host),
-                               host.address, force=force)
+            plan = services.build_plan(host, self.host_action, params, force=force)
         except plans.PlanError as exc:
             raise ValidationError({k: [v] for k, v in exc.errors.items()}) from exc
         return host, params, force, plan

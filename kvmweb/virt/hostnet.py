@@ -139,3 +139,53 @@ def nft_ruleset():
     if proc.returncode != 0:
         raise RuntimeError(f"nft -j list ruleset failed: {proc.stderr.strip()[:500]}")
     return json.loads(proc.stdout or '{"nftables": []}')
+
+
+# -- active probes (reachability): short, bounded, argument lists only -----------------------
+
+def _tool(name):
+    """The path of ``name`` and the arguments that start it: the host's own binary, else
+    busybox's applet (hosts without iputils)."""
+    import shutil
+
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if found:
+        return [found]
+    box = shutil.which("busybox") or shutil.which("busybox", path="/usr/bin:/bin")
+    if box:
+        return [box, name]
+    raise RuntimeError(f"neither {name} nor busybox is installed on the host")
+
+
+def probe(tool, target, count=3, wait=2, iface=""):
+    """Run ``ping`` or ``arping`` once on this host and return {command, returncode, output}.
+
+    The caller (kvmweb.virt.probes) has validated every argument; they are checked again here
+    because this runs as root: an IPv4 address, an interface name, small bounded numbers."""
+    import ipaddress
+    import re
+    import subprocess
+
+    if tool not in ("ping", "arping"):
+        raise ValueError(f"unknown probe tool {tool!r}")
+    target = str(ipaddress.IPv4Address(target))
+    count, wait = max(1, min(int(count), 5)), max(1, min(int(wait), 5))
+    if iface and not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", iface):
+        raise ValueError(f"bad interface name {iface!r}")
+    if tool == "ping":
+        args = ["-c", str(count), "-W", str(wait)] + (["-I", iface] if iface else []) + [target]
+    else:
+        if not iface:
+            raise ValueError("arping needs the interface to send on")
+        args = ["-c", str(count), "-w", str(count * wait), "-I", iface, target]
+    command = _tool(tool) + args
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=count * wait + 5)
+        output, code = (proc.stdout + proc.stderr), proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout or ""
+        if isinstance(partial, bytes):
+            partial = partial.decode(errors="replace")
+        output, code = f"{partial}timed out after {count * wait + 5} s", -1
+    return {"command": [tool] + args, "returncode": code, "output": output[-2000:]}

@@ -4,7 +4,7 @@ from ..models import Operation
 
 
 class OperationSerializer(serializers.ModelSerializer):
-    user = serializers.StringRelatedField()
+    user = serializers.StringRelatedField(allow_null=True, help_text="who started it (null: the system)")
     url = serializers.HyperlinkedIdentityField(view_name="api:operation-detail")
 
     class Meta:

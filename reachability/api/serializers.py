@@ -1,6 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import choices as C
+from .. import probes
+from ..models import Probe
 
 
 class QuestionSerializer(serializers.Serializer):
@@ -36,9 +39,15 @@ class EndSerializer(serializers.Serializer):
 class FixSerializer(serializers.Serializer):
     kind = serializers.CharField()
     title = serializers.CharField()
-    detail = serializers.CharField(allow_blank=True)
-    target = serializers.DictField()
-    href = serializers.CharField(allow_blank=True, help_text="the page that applies it")
+    detail = serializers.CharField(allow_blank=True, help_text="a command to run (shown: "
+                                   "kvmweb does not manage it) or a note")
+    target = serializers.DictField(help_text="what it changes: host, iface, bridge, network, "
+                                   "vm, mac…")
+    href = serializers.CharField(allow_blank=True, help_text="the URL of the plan: the form "
+                                 "that applies it, pre-filled (or the page with the button)")
+    applies = serializers.ChoiceField(choices=["plan", "page", "shown"], help_text="plan: a "
+                                      "pre-filled form to check and confirm; page: the page "
+                                      "where it is done; shown: a command to run elsewhere")
 
 
 class CauseSerializer(serializers.Serializer):
@@ -48,6 +57,58 @@ class CauseSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=[C.BOTH, C.FORWARD, C.BACKWARD])
     warning = serializers.BooleanField()
     fixes = FixSerializer(many=True)
+
+
+class ProbeResultSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="host-ping, host-arping or guest-ping")
+    direction = serializers.ChoiceField(choices=[C.FORWARD, C.BACKWARD, probes.PRESENCE],
+                                        help_text="a-to-b / b-to-a: a direction of the "
+                                        "question; presence: the host checks the guest answers "
+                                        "on its bridge")
+    title = serializers.CharField()
+    host = serializers.IntegerField(help_text="the host it ran on (or through, for a guest)")
+    to = serializers.CharField()
+    iface = serializers.CharField(required=False, allow_blank=True)
+    command = serializers.ListField(child=serializers.CharField())
+    sent = serializers.IntegerField(allow_null=True)
+    received = serializers.IntegerField(allow_null=True)
+    output = serializers.CharField(allow_blank=True, help_text="an excerpt of what it printed")
+    unavailable = serializers.CharField(required=False, help_text="why it could not run "
+                                        "(e.g. guest agent not available)")
+
+
+class ProbeSerializer(serializers.ModelSerializer):
+    """A question proved with packets (active): the analysis of then, each probe's result, and
+    the comparison. ``status`` and ``progress`` are those of its operation."""
+
+    user = serializers.StringRelatedField(allow_null=True, help_text="who asked (null: a "
+                                          "removed user)")
+    status = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    results = ProbeResultSerializer(many=True)
+    planned = serializers.SerializerMethodField()
+    comparison = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Probe
+        fields = ["id", "user", "created", "operation", "status", "progress", "source",
+                  "destination", "source_label", "destination_label", "verdict", "forward",
+                  "backward", "causes", "planned", "results", "comparison"]
+        read_only_fields = fields
+
+    def get_status(self, probe) -> str:
+        return probe.operation.status if probe.operation_id else "unknown"
+
+    def get_progress(self, probe) -> int:
+        return probe.operation.progress if probe.operation_id else 0
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_planned(self, probe):
+        return [p["title"] for p in probe.planned]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_comparison(self, probe):
+        return probes.compare(probe)
 
 
 class AnswerSerializer(serializers.Serializer):
@@ -65,3 +126,8 @@ class AnswerSerializer(serializers.Serializer):
                                  "to destination")
     elements = serializers.ListField(child=serializers.CharField(), help_text="graph node and "
                                      "edge ids of the path, to highlight on the topology")
+    can_probe = serializers.BooleanField(help_text="whether kvmweb can send probes for it "
+                                         "(POST /api/reachability/probes/)")
+    may_probe = serializers.BooleanField(help_text="whether you may send them (who may change "
+                                         "the source)")
+    probes = ProbeSerializer(many=True, help_text="your latest probes of this question")

@@ -86,6 +86,7 @@ def seed(owner=None):
         Volume.objects.create(pool=pool, name="vm0.qcow2", path="/var/lib/libvirt/images/vm0.qcow2",
                               capacity=1 << 30, allocation=1 << 20, format="qcow2")
     seed_drift(hosts[0])
+    _probe(hosts[0])
     return hosts
 
 
@@ -99,3 +100,22 @@ def seed_drift(host):
     net.xml = net.xml.replace("<portgroup name='web'/>", "<portgroup name='db'/>")
     net.save()
     definitions_were_read(host.pk, "watcher: periodic network read", [net.target])
+
+
+def _probe(host):
+    """A stored active probe (reachability), for the probe list and detail answers (without
+    its operation: the schema test checks that no operation ran)."""
+    from reachability.models import Probe
+
+    ping = {"kind": "host-ping", "host": host.pk, "direction": "a-to-b", "to": "192.168.122.10",
+            "iface": "", "title": f"ping vm0 from {host.name}"}
+    guest = {"kind": "guest-ping", "host": host.pk, "direction": "b-to-a", "vm": "x",
+             "to": "10.0.0.1", "title": "ping from inside vm0 (qemu-guest-agent)"}
+    Probe.objects.create(
+        source=f"host:{host.pk}", destination="ip:192.168.122.10",
+        source_label=host.name, destination_label="vm0", verdict="reachable", forward=True,
+        backward=True, planned=[ping, guest], results=[
+            {**ping, "command": ["ping", "-c", "3", "-W", "2", "192.168.122.10"], "sent": 3,
+             "received": 3, "output": "3 packets transmitted, 3 received"},
+            {**guest, "command": ["ping", "-c", "3", "-W", "2", "10.0.0.1"], "sent": None,
+             "received": None, "output": "", "unavailable": "guest agent not available"}])

@@ -14,6 +14,7 @@ import pytest
 
 from kvmweb.lab import build_tiny_linux, tiny_linux_domain_xml
 from tests.conftest import LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for, wait_operation
+from tests.vms.conftest import op_ok, refresh
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +59,15 @@ def lease(log, network, timeout=90):
 def pinged(log, target, result="ok", timeout=90, after=0):
     return wait_for(lambda: f"KVMWEB-PING {target} {result}" in console(log)[after:], timeout,
                     interval=0.5, what=f"KVMWEB-PING {target} {result} in {log}")
+
+
+def verdict(api, source_vm, destination):
+    """kvmweb's reachability answer (from its read model), for the guests' pings to match."""
+    response = api.get("/api/reachability/", {"source_vm": source_vm.pk,
+                                              "destination": destination})
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    return answer["verdict"], {c["code"] for c in answer["causes"]}
 
 
 def destroy(lab_host, name):
@@ -128,6 +138,14 @@ def test_guests_on_kvmweb_bridges_lease_ping_and_follow_a_port_move(
             assert dhcp_range[0] <= ipaddress.ip_address(ip) <= dhcp_range[1]
         pinged(log2, ip1)  # g2 -> g1 across both hosts' bridges and the LAN, and the replies
         pinged(log1, gateway)
+        # kvmweb's verdict says the same: both guests on the LAN through the bridges.
+        from vms.models import Domain
+
+        refresh(admin_api, kvm1)
+        refresh(admin_api, kvm2)
+        g1, g2 = Domain.objects.get(host=kvm1, name="g1"), Domain.objects.get(host=kvm2, name="g2")
+        assert verdict(admin_api, g2, f"vm:{kvm1.pk}:{g1.uuid}") == ("reachable", set())
+        assert verdict(admin_api, g1, gateway) == ("reachable", set())
         destroy(h2, "g2")  # at most two guests at once
 
         # An isolated bridge; g1's tap moves onto it and its pings follow.
@@ -145,6 +163,12 @@ def test_guests_on_kvmweb_bridges_lease_ping_and_follow_a_port_move(
             lab_run(h1, "bridge", "-j", "link"))}[tap] == "kiso0"
         pinged(log1, server, after=mark, timeout=90)
         assert lease(log1, ISOLATED) == g1_isolated
+        # The move lasts until g1 stops: kvmweb offers to keep it, and keeping it writes the
+        # new source into g1's config (virsh dumpxml --inactive).
+        (offer,) = op.params["offers"]
+        assert offer["kind"] == "persist-port-move"
+        op_ok(admin_api, admin_api.post(offer["api"]))
+        assert "<source bridge='kiso0'/>" in lab_run(h1, "virsh", "dumpxml", "--inactive", "g1")
 
         # A second guest on the isolated bridge: reaches g1, not the host.
         log3 = boot(h1, "g3", macs["g3"], "kiso0", [g1_isolated, h1.address], kernel_initrd)
@@ -154,6 +178,11 @@ def test_guests_on_kvmweb_bridges_lease_ping_and_follow_a_port_move(
         assert f"KVMWEB-PING {h1.address} ok" not in console(log3)
         iso = {a["ifname"]: a for a in json.loads(lab_run(h1, "ip", "-j", "addr"))}["kiso0"]
         assert not [a for a in iso["addr_info"] if a["family"] == "inet"]  # host-less
+        # kvmweb's verdicts match: the isolated bridge's guests see each other, not the host.
+        refresh(admin_api, kvm1)
+        g3 = Domain.objects.get(host=kvm1, name="g3")
+        assert verdict(admin_api, g3, f"vm:{kvm1.pk}:{g1.uuid}") == ("reachable", set())
+        assert verdict(admin_api, g3, "kvm1") == ("unreachable", {"isolated"})
     finally:
         destroy(h1, "g1")
         destroy(h1, "g3")

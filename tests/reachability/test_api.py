@@ -28,7 +28,13 @@ def test_it_answers_from_a_vm_to_an_outside_address(world, api):
     assert answer["verdict"] == "one-way" and answer["forward"] is True
     assert [c["code"] for c in answer["causes"]] == ["nat-inbound"]
     assert answer["source"]["id"] == f"nic:{world.host.pk}:d1:52:54:00:00:00:01"
-    assert answer["causes"][0]["fixes"][0]["href"] == f"/hostnet/{world.host.pk}/"
+    bridge, move, routed = answer["causes"][0]["fixes"]
+    assert (bridge["kind"], bridge["applies"], bridge["target"]["iface"]) == (
+        "bridge-over-uplink", "plan", "eth0")
+    assert bridge["href"] == f"/hostnet/{world.host.pk}/bridge_create/?name=br1&uplink=eth0"
+    assert move["href"] == f"/vms/{world.bluevm.pk}/nics/52:54:00:00:00:01/?type=bridge&source=br1"
+    assert routed["href"] == f"/networks/add/?host={world.host.pk}&kind=route"
+    assert "ip route add SUBNET via 10.0.0.1" in routed["detail"]
     # The path as topology graph ids (nodes and edges) for the page to highlight.
     nic = answer["source"]["id"]
     assert answer["elements"][:3] == [nic, f"source|net:{world.host.pk}:bluenet|{nic}",
@@ -76,3 +82,20 @@ def test_the_vm_page_has_the_box_and_the_page_answers(world):
     assert f'value="nic:{world.host.pk}:d1:52:54:00:00:00:01"' in nic_page
     missing = client.get("/reachability/", {"source": "nothing-here", "destination": "kvm1"})
     assert missing.status_code == 404 and "nothing called" in missing.content.decode()
+
+
+def test_each_fix_opens_its_plan_pre_filled(world, api):
+    """The links open the forms filled in; nothing is applied until the user confirms."""
+    answer = api("staff").get("/api/reachability/", {"source_vm": world.bluevm.pk,
+                                                     "destination": "10.0.0.50"}).json()
+    bridge, move, routed = answer["causes"][0]["fixes"]
+    client = Client()
+    client.force_login(world.users["staff"])
+    page = client.get(bridge["href"]).content.decode()
+    assert 'value="br1"' in page and 'value="eth0"' in page  # the bridge_create form
+    page = client.get(move["href"]).content.decode()
+    assert 'id="nic-prefilled"' in page and 'value="br1"' in page
+    assert '<option value="bridge" selected>' in page
+    page = client.get(routed["href"]).content.decode()
+    assert '<option value="route" selected>' in page
+    assert Operation.objects.count() == 0

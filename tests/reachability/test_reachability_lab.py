@@ -1,7 +1,9 @@
 """kvmweb's verdicts against real packets, on the two lab hosts with two tiny guests (few and
 reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over kvm2's eth0
-(a LAN lease), then rg3 on a routed network kvmweb creates on kvm1, before and after the route
-kvmweb suggests. The guests print their own pings on their serial consoles; the hosts ping with
+(a LAN lease); a host-side active probe stored and shown; the bridge over eth0 kvmweb suggests
+for rg2's blind spot, applied through kvmweb, turning that verdict and the pings to reachable;
+rg2 again on kvm2's default NAT network (both hosts' NAT networks: unreachable); then rg3 on a routed network kvmweb creates on kvm1, before and after the route kvmweb
+suggests. The guests print their own pings on their serial consoles; the hosts ping with
 `ping`. Every verdict must match what the packets did, in both directions, and each blocked
 direction must name its cause."""
 
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from kvmweb.lab import build_tiny_linux, lab_exec, tiny_linux_domain_xml
-from tests.conftest import LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for
+from tests.conftest import (LAB_PREFIX, LAB_SUBNET, add_lab_host, lab_run, wait_for,
+                            wait_operation)
 from tests.hostnet.conftest import lab_reset  # noqa: F401 - fixture
 from tests.vms.conftest import op_ok, refresh
 from vms.models import Domain
@@ -78,7 +81,26 @@ def codes(answer):
     return {c["code"] for c in answer["causes"]}
 
 
-def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, lab_reset):
+def probe(admin_api, admin_user, source, destination):
+    """Proof with packets (active) through the API; the stored probe once its operation ended,
+    and the answer page that shows it."""
+    response = admin_api.post("/api/reachability/probes/", {"source": source,
+                                                            "destination": destination},
+                              format="json")
+    assert response.status_code == 202, response.content
+    op = wait_operation(response.json()["operation"], timeout=120)
+    assert op.status == "succeeded", (op.error, op.log)
+    stored = admin_api.get(f"/api/reachability/probes/{response.json()['id']}/").json()
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/reachability/", {"source": source, "destination": destination})
+    return stored, page.content.decode()
+
+
+def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, lab_hosts,
+                                         lab_reset):
     h1, h2 = lab_hosts
     lan = ipaddress.ip_network(LAB_SUBNET)
     kernel_initrd = build_tiny_linux("/var/cache/kvmweb-lab")
@@ -124,9 +146,68 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
         assert answer["verdict"] == "reachable", answer
         assert answer["hops"][-1] == f"host:{kvm1.pk}" and f"if:{kvm2.pk}:eth0" in answer["hops"]
 
+        # Proof with packets, from kvm1 to its own NAT guest rg1: kvm1's ping and its arping
+        # on virbr0 come back (as the analysis says); the tiny guest has no qemu-guest-agent,
+        # and the answer says so instead of pretending.
+        rg1_id = f"vm:{kvm1.pk}:{rg1.uuid}"
+        stored, page = probe(admin_api, admin_user, f"host:{kvm1.pk}", rg1_id)
+        results = {r["kind"]: r for r in stored["results"]}
+        assert stored["verdict"] == "reachable" and stored["user"] == admin_user.username
+        ping = results["host-ping"]
+        assert ping["command"][:1] == ["ping"] and ping["command"][-1] == ip1
+        assert ping["sent"] == 3 and ping["received"] >= 1, ping  # TCG may drop one under load
+        arping = results["host-arping"]
+        assert arping["iface"] == "virbr0" and arping["received"] >= 1, arping
+        assert results["guest-ping"]["unavailable"].startswith("guest agent not available")
+        assert stored["comparison"][0].startswith("The packets agree with the analysis")
+        assert f'data-probe="{stored["id"]}"' in page and "guest agent not available" in page
+        assert "The packets agree with the analysis" in page
+
+        # The bounce kvmweb offers after a NIC's source moved: the link goes down, then up,
+        # and libvirt says it is up again.
+        op = op_ok(admin_api, admin_api.post(f"/api/vms/{rg1.pk}/nics/52:54:00:79:00:01/bounce/"))
+        assert "set down (live)" in op.log and "set up (live)" in op.log
+        assert "up" in lab_run(h1, "virsh", "domif-getlink", "rg1", "52:54:00:79:00:01")
+
+        # Applying the fix kvmweb suggests for rg2's blind spot: the bridge over eth0 on kvm2
+        # (the hostnet plan its link opens, as pre-filled) and rg2's NIC moved to it. The tiny
+        # guest configures its NIC once, at boot: the move is made while it is off.
+        answer = ask(admin_api, rg2, "kvm2")
+        fixes = {f["kind"]: f for c in answer["causes"] for f in c["fixes"]}
+        bridge, move = fixes["bridge-over-uplink"], fixes["move-nic"]
+        assert bridge["href"] == f"/hostnet/{kvm2.pk}/bridge_create/?name=br0&uplink=eth0"
+        lab_run(h2, "virsh", "destroy", "rg2")  # eth0 cannot join a bridge under a macvtap
+        op_ok(admin_api, admin_api.post(f"/api/hostnet/{kvm2.pk}/bridge_create/", {
+            "name": bridge["target"]["bridge"], "uplink": bridge["target"]["iface"],
+            "persist": False}, format="json"))
+        refresh(admin_api, kvm2)
+        op_ok(admin_api, admin_api.patch(
+            f"/api/vms/{rg2.pk}/nics/{move['target']['mac']}/",
+            {"type": "bridge", "source": move["target"]["bridge"]}, format="json"))
+        Path(log2).unlink(missing_ok=True)
+        lab_run(h2, "virsh", "start", "rg2")
+        ip2 = lease(log2, lan)
+        assert guest_pinged(log2, h2.address) and host_pings(h2, ip2)  # the blind spot is gone
+        refresh(admin_api, kvm2)
+        answer = ask(admin_api, rg2, "kvm2")
+        assert answer["verdict"] == "reachable" and not answer["causes"], answer
+
         # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
         # replies go to its default gateway, which has no route back. Then the fix kvmweb
         # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
+        # Both hosts' default NAT networks: rg2 comes back on kvm2's default network (the
+        # same 192.168.122.0/24 as rg1's on kvm1) and pings rg1: nothing gets there, and
+        # kvmweb names the cause.
+        log2 = boot(h2, "rg2", {"type": "network", "source": "default",
+                                "mac": "52:54:00:79:00:02"}, [ip1], kernel_initrd)
+        nat2 = lease(log2, NAT)
+        if nat2 != ip1:  # the same address would be rg2's own
+            assert not guest_pinged(log2, ip1)
+        refresh(admin_api, kvm2)
+        rg2 = Domain.objects.get(host=kvm2, name="rg2")
+        answer = ask(admin_api, rg2, f"vm:{kvm1.pk}:{rg1.uuid}")
+        assert answer["verdict"] == "unreachable", answer
+        assert "nat-different-networks" in codes(answer), answer
         lab_run(h2, "virsh", "destroy", "rg2")  # at most two guests at once
         op_ok(admin_api, admin_api.post("/api/networks/", {
             "host": kvm1.pk, "name": "rnet", "kind": "route", "subnet": str(ROUTED)},
@@ -156,3 +237,4 @@ def test_verdicts_match_the_guests_pings(admin_api, celery_worker, lab_hosts, la
         lab_run(h1, "virsh", "net-destroy", "rnet", check=False)
         lab_run(h1, "virsh", "net-undefine", "rnet", check=False)
         lab_run(h2, "ip", "route", "del", str(ROUTED), check=False)
+        lab_run(h2, "ip", "link", "del", "br0", check=False)  # lab_reset puts eth0 back

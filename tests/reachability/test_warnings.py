@@ -90,3 +90,74 @@ def test_the_network_page_warns_when_mtus_differ_on_its_bridge(admin_user, synce
     HostInterface.objects.filter(host=synced_host, name="vnet0").update(mtu=9000)
     page = client.get(f"/networks/{default.pk}/").content.decode()
     assert 'id="mtu-warning"' in page and "virbr0 1500, vnet0 9000" in page
+
+
+def test_the_nic_api_answers_carry_the_warnings_and_offer_the_bounce(admin_api, host, vm):
+    response = admin_api.post(f"/api/vms/{vm.pk}/nics/", {"type": "direct", "source": "eth0"},
+                              format="json")
+    assert response.status_code == 202, response.content
+    assert any("not kvm1 itself" in w for w in response.json()["warnings"])
+    vm.state = "running"
+    vm.save()
+    nic = vm.nics.get()
+    response = admin_api.patch(f"/api/vms/{vm.pk}/nics/{nic.mac}/",
+                               {"type": "bridge", "source": "br0"}, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert any("keeps its old address" in w for w in body["warnings"])
+    (offer,) = body["offers"]
+    assert offer["kind"] == "bounce-link"
+    assert offer["api"] == f"/api/vms/{vm.pk}/nics/{nic.mac}/bounce/"
+    bounce = admin_api.post(offer["api"])
+    assert bounce.status_code == 202 and bounce.json()["action"] == "nic.bounce"
+    # A NIC whose link is down is set up, not bounced.
+    nic.link_state = "down"
+    nic.save()
+    assert admin_api.post(offer["api"]).status_code == 400
+
+
+def test_a_port_move_of_a_running_vm_says_it_lasts_until_restart(admin_api, admin_user, host,
+                                                                  vm):
+    from vms.services import persist_offer
+
+    vm.state = "running"
+    vm.save()
+    nic = vm.nics.get()
+    nic.target = "vnet7"
+    nic.save()
+    HostInterface.objects.create(host=host, name="vnet7", kind="tun/tap", master="virbr0")
+    HostInterface.objects.filter(host=host, name="br0").update(kind="bridge")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.post(f"/hostnet/{host.pk}/port_move/", {"port": "vnet7", "bridge": "br0",
+                                                          "timeout": 30}).content.decode()
+    assert "lasts until it stops" in page and "make it persistent" in page
+    response = admin_api.post(f"/api/hostnet/{host.pk}/port_move/", {"port": "vnet7",
+                                                                    "bridge": "br0"}, format="json")
+    assert response.status_code == 202, response.content
+    assert any("lasts until it stops" in n for n in response.json()["params"]["preview"]["notes"])
+    offer = persist_offer(vm, nic.mac, "br0")
+    page = client.get(offer["href"]).content.decode()
+    assert 'id="persist"' in page and "Make it persistent" in page
+    response = client.post(f"/vms/{vm.pk}/nics/{nic.mac}/persist/")
+    assert response.status_code == 302
+    assert Operation.objects.get(action="nic.persist").params["mac"] == nic.mac
+
+
+def test_the_create_page_and_api_warn_about_each_nic(admin_api, admin_user, host):
+    spec = {"host": host.pk, "name": "w1", "memory_mib": 128, "vcpus": 1, "disk": "none",
+            "boot": "network", "domain_type": "auto"}
+    response = admin_api.post("/api/vms/", {**spec, "nics": [
+        {"type": "bridge", "source": "br0"}, {"type": "direct", "source": "eth0"}]},
+        format="json")
+    assert response.status_code == 202, response.content
+    (warning,) = response.json()["warnings"]
+    assert warning.startswith("NIC 2: macvtap on eth0")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.post(f"/vms/create/?host={host.pk}", {
+        **spec, "name": "w2", "start": "on", "nics-TOTAL_FORMS": 1, "nics-INITIAL_FORMS": 0,
+        "nics-MIN_NUM_FORMS": 0, "nics-MAX_NUM_FORMS": 1000, "nics-0-type": "direct",
+        "nics-0-source": "eth0", "nics-0-mode": "bridge", "nics-0-model": "virtio"},
+        follow=True).content.decode()
+    assert "NIC 1: macvtap on eth0" in page and "not kvm1 itself" in page

@@ -142,6 +142,11 @@ def world_plus(world):
             baseline_version="a" * 16, host_xml=host_xml, host_version="b" * 16, diff="+ x")
         world.bluenet.xml = host_xml
         world.bluenet.save()
+    if apps.is_installed("reachability"):
+        from reachability.models import Probe
+
+        world.probe = Probe.objects.create(user=world.users["operator"], source="vm:1:d1",
+                                           destination="ip:10.0.0.1", verdict="reachable")
     if apps.is_installed("consoles"):
         from consoles.models import ConsoleSession
 

@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from operations.api.serializers import OperationSerializer
+
 from .. import addresses, versions
 from ..choices import (BOOT_CHOICES, DISK_CHOICES, DISPLAY_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
                        NIC_MODELS, NIC_TYPES)
@@ -151,3 +153,31 @@ class HostRefSerializer(serializers.Serializer):
 
 
 NIC_MODEL_CHOICES = NIC_MODELS
+
+
+class OfferSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="e.g. bounce-link")
+    title = serializers.CharField()
+    href = serializers.CharField(help_text="the page where it is done")
+    api = serializers.CharField(help_text="the API URL to POST to do it")
+
+
+class NICChangeSerializer(OperationSerializer):
+    """The accepted change (its Operation) with what to know before it lands: ``warnings``
+    (what works in a surprising way: the macvtap host <-> guest blind spot, NAT isolation, a
+    moved NIC keeping its old address) and ``offers`` (next steps, e.g. bounce the link)."""
+
+    warnings = serializers.SerializerMethodField()
+    offers = serializers.SerializerMethodField()
+
+    class Meta(OperationSerializer.Meta):
+        fields = OperationSerializer.Meta.fields + ["warnings", "offers"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, op):
+        return self.context.get("warnings", [])
+
+    @extend_schema_field(OfferSerializer(many=True))
+    def get_offers(self, op):
+        return self.context.get("offers", [])

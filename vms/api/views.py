@@ -16,8 +16,8 @@ from .. import addresses, services
 from ..access import visible_vms
 from ..choices import STATES
 from ..models import StoragePool
-from ..validation import normalize_mac
-from .serializers import (HostRefSerializer, NICAddSerializer, NICSerializer,
+from ..validation import nic_warnings, normalize_mac
+from .serializers import (HostRefSerializer, NICAddSerializer, NICChangeSerializer, NICSerializer,
                           NICUpdateSerializer, PoolSerializer, ShutdownSerializer, VMCreateSerializer, VMSerializer)
 
 
@@ -67,7 +67,18 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         except services.Invalid as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
 
-    @extend_schema(request=VMCreateSerializer, responses={202: OperationSerializer})
+    def _run_nic(self, func, *args, warnings=(), offers=()):
+        """Like _run, with the NIC warnings and the next steps offered (NICChangeSerializer)."""
+        try:
+            op = func(self.request.user, *args)
+        except services.Invalid as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        context = {**self.get_serializer_context(), "warnings": list(warnings),
+                   "offers": list(offers)}
+        return Response(NICChangeSerializer(op, context=context).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=VMCreateSerializer, responses={202: NICChangeSerializer})
     def create(self, request):
         body = VMCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -76,7 +87,9 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         team_pk = spec.pop("team", None)
         team = get_object_or_404(creating_teams(request.user), pk=team_pk) if team_pk else None
         spec["nics"] = [dict(n) for n in spec.get("nics") or []]
-        return self._run(services.request_create, host, spec, team)
+        warnings = [f"NIC {n + 1}: {w}" for n, nic in enumerate(spec["nics"])
+                    for w in nic_warnings(host, nic)]
+        return self._run_nic(services.request_create, host, spec, team, warnings=warnings)
 
     @extend_schema(parameters=[api_params.boolean("remove_disks", "also delete its disk volumes"),
                                VERSION],
@@ -129,7 +142,7 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
 
     @extend_schema(methods=["get"], responses=NICSerializer(many=True))
     @extend_schema(methods=["post"], request=NICAddSerializer,
-                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
+                   responses={202: NICChangeSerializer, 409: EDIT_CONFLICT})
     @action(detail=True, methods=["get", "post"])
     def nics(self, request, pk=None):
         """NICs with counters and addresses (and where each address came from); POST adds one
@@ -143,10 +156,11 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         nic = dict(body.validated_data)
         version = nic.pop("version", None)
-        return self._run(services.request_nic_add, vm, nic, version)
+        return self._run_nic(services.request_nic_add, vm, nic, version,
+                             warnings=nic_warnings(vm.host, nic))
 
     @extend_schema(methods=["patch"], request=NICUpdateSerializer,
-                   responses={202: OperationSerializer, 409: EDIT_CONFLICT})
+                   responses={202: NICChangeSerializer, 409: EDIT_CONFLICT})
     @extend_schema(methods=["delete"], request=None, parameters=[VERSION],
                    responses={202: OperationSerializer, 409: EDIT_CONFLICT})
     @extend_schema(methods=["get"], responses=NICSerializer)
@@ -165,7 +179,32 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
         version = changes.pop("version", None)
-        return self._run(services.request_nic_update, vm, nic, changes, version)
+        moved = bool(changes.get("source")) and changes["source"] != nic.source
+        spec = {"type": changes.get("type") or nic.type, "source": changes.get("source")}
+        warnings = nic_warnings(vm.host, spec, old=nic, running=vm.state == "running") \
+            if moved else []
+        return self._run_nic(services.request_nic_update, vm, nic, changes, version, warnings=warnings,
+                             offers=services.nic_offers(vm, nic, changes) if moved else [])
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})/bounce",
+            url_name="nic-bounce")
+    def nic_bounce(self, request, pk=None, mac=None):
+        """Bounce a running VM's NIC link: down for a few seconds, then up (live only), so the
+        guest asks DHCP again, e.g. after its source moved."""
+        vm = self.get_object()
+        nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+        return self._run(services.request_nic_bounce, vm, nic)
+
+    @extend_schema(request=None, responses={202: OperationSerializer})
+    @action(detail=True, methods=["post"], url_path=r"nics/(?P<mac>[0-9A-Fa-f:-]{17})/persist",
+            url_name="nic-persist")
+    def nic_persist(self, request, pk=None, mac=None):
+        """Keep a running NIC where it is now (after a host network port move, which lasts
+        only until the VM stops): its live source is written into the VM's config."""
+        vm = self.get_object()
+        nic = get_object_or_404(vm.nics.all(), mac=normalize_mac(mac))
+        return self._run(services.request_nic_persist, vm, nic)
 
     @extend_schema(parameters=[api_params.HOST], responses=PoolSerializer(many=True))
     @action(detail=False, methods=["get"])
@@ -186,3 +225,4 @@ class VMViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gener
         body.is_valid(raise_exception=True)
         host = get_object_or_404(visible_hosts(request.user), pk=body.validated_data["host"])
         return self._run(services.request_refresh, host)
+
