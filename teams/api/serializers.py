@@ -50,14 +50,14 @@ def quota_rows(team):
              "unit": unit} for name, label, unit in choices.QUOTAS]
 
 
-class PoolUseSerializer(serializers.Serializer):
+class AddressPoolUseSerializer(serializers.Serializer):
     subnet = serializers.CharField()
     network = serializers.IntegerField(source="network.pk", help_text="the network's id")
     network_name = serializers.CharField(source="network.name")
     host_name = serializers.CharField(source="network.host.name")
 
 
-class PoolSerializer(serializers.ModelSerializer):
+class AddressPoolSerializer(serializers.ModelSerializer):
     used = serializers.SerializerMethodField(help_text="the team's networks with a subnet in "
                                                        "the pool")
 
@@ -66,9 +66,9 @@ class PoolSerializer(serializers.ModelSerializer):
         fields = ["id", "cidr", "prefix", "used"]
         read_only_fields = fields
 
-    @extend_schema_field(PoolUseSerializer(many=True))
+    @extend_schema_field(AddressPoolUseSerializer(many=True))
     def get_used(self, pool):
-        return PoolUseSerializer([{"network": net, "subnet": subnet}
+        return AddressPoolUseSerializer([{"network": net, "subnet": subnet}
                                   for net, subnet in services.pool_usage(pool)], many=True).data
 
 
@@ -77,7 +77,7 @@ class TeamSerializer(serializers.ModelSerializer):
     members = MemberSerializer(many=True, read_only=True, source="memberships")
     grants = GrantSerializer(many=True, read_only=True)
     quota = serializers.SerializerMethodField()
-    pools = PoolSerializer(many=True, read_only=True)
+    pools = AddressPoolSerializer(many=True, read_only=True)
 
     class Meta:
         model = Team
@@ -148,7 +148,7 @@ class QuotaSetSerializer(serializers.ModelSerializer):
         extra_kwargs = {name: {"required": False} for name in fields}
 
 
-class PoolAddSerializer(serializers.Serializer):
+class AddressPoolAddSerializer(serializers.Serializer):
     cidr = StrictCharField(max_length=43, help_text="an IPv4 network, e.g. 10.20.0.0/16")
     prefix = serializers.IntegerField(min_value=0, max_value=32, required=False, default=24,
                                       help_text="size of each network's subnet (/24: 256 "

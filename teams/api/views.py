@@ -13,10 +13,10 @@ from kvmweb import api_params
 
 from .. import services
 from ..access import require_manage_members, require_manage_teams, visible_teams
-from .serializers import (GrantSerializer, GrantSetSerializer, MemberRoleSerializer,
-                          MemberSerializer, MemberSetSerializer, PoolAddSerializer,
-                          PoolSerializer, QuotaSerializer, QuotaSetSerializer, TeamSerializer,
-                          TeamWriteSerializer, quota_rows)
+from .serializers import (AddressPoolAddSerializer, AddressPoolSerializer, GrantSerializer,
+                          GrantSetSerializer, MemberRoleSerializer, MemberSerializer,
+                          MemberSetSerializer, QuotaSerializer, QuotaSetSerializer,
+                          TeamSerializer, TeamWriteSerializer, quota_rows)
 
 MEMBER = api_params.path_id("member_pk", "the membership's id (`members[].id` of the team)")
 GRANT = api_params.path_id("grant_pk", "the grant's id (`grants[].id` of the team)")
@@ -144,13 +144,13 @@ class TeamViewSet(viewsets.ModelViewSet):
         services.set_quotas(request.user, team, data)
         return Response(QuotaSerializer(quota_rows(team), many=True).data)
 
-    @extend_schema(request=PoolAddSerializer, responses={201: PoolSerializer})
+    @extend_schema(request=AddressPoolAddSerializer, responses={201: AddressPoolSerializer})
     @action(detail=True, methods=["post"])
     def pools(self, request, pk=None):
         """Add an address pool the team's new networks take their subnets from."""
         team = self._managed()
-        pool = services.add_pool(request.user, self._body(PoolAddSerializer, team)["pool"])
-        return Response(PoolSerializer(pool).data, status=status.HTTP_201_CREATED)
+        pool = services.add_pool(request.user, self._body(AddressPoolAddSerializer, team)["pool"])
+        return Response(AddressPoolSerializer(pool).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[POOL], responses={204: GONE})
     @action(detail=True, methods=["delete"], url_path=r"pools/(?P<pool_pk>[0-9]+)",
