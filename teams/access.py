@@ -59,6 +59,7 @@ PERMISSIONS = {
     "teams:tokens": [Check(SIGNED_IN), Check(SIGNED_IN, "POST", {"name": "t", "days": 1})],
     "teams:token_revoke": Check(SELF, "POST"),
     "teams:detail": TEAM_MEMBER,
+    "teams:update": Check(ADMIN, "POST", {"name": "bluer"}),
     "teams:delete": Check(ADMIN, "POST"),
     "teams:quotas": Check(ADMIN, "POST", {"max_vms": 5}),
     "teams:member_set": Check(OWNING_TEAM_ADMIN, "POST", {"username": "other", "role": "viewer"}),

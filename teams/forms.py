@@ -32,8 +32,12 @@ class TeamForm(Styled):
     name = forms.CharField(max_length=64)
     description = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team  # renaming this team (its own name is not taken)
+
     def clean_name(self):
-        return validation.team_name(self.cleaned_data["name"])
+        return validation.team_name(self.cleaned_data["name"], self.team)
 
 
 class QuotaForm(forms.ModelForm):

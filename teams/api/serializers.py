@@ -44,12 +44,6 @@ class QuotaSerializer(serializers.Serializer):
     unit = serializers.CharField()
 
 
-def quota_rows(team):
-    used = quotas.usage(team)
-    return [{"name": name, "label": label, "used": used[name], "allowed": getattr(team, name),
-             "unit": unit} for name, label, unit in choices.QUOTAS]
-
-
 class AddressPoolUseSerializer(serializers.Serializer):
     subnet = serializers.CharField()
     network = serializers.IntegerField(source="network.pk", help_text="the network's id")
@@ -87,7 +81,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(QuotaSerializer(many=True))
     def get_quota(self, team):
-        return QuotaSerializer(quota_rows(team), many=True).data
+        return QuotaSerializer(quotas.rows(team), many=True).data
 
 
 # -- bodies of changes ---------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from rest_framework.response import Response
 
 from kvmweb import api_params
 
-from .. import services
+from .. import quotas, services
 from ..access import require_manage_members, require_manage_teams, visible_teams
 from .serializers import (AddressPoolAddSerializer, AddressPoolSerializer, GrantSerializer,
                           GrantSetSerializer, MemberRoleSerializer, MemberSerializer,
                           MemberSetSerializer, QuotaSerializer, QuotaSetSerializer,
-                          TeamSerializer, TeamWriteSerializer, quota_rows)
+                          TeamSerializer, TeamWriteSerializer)
 
 MEMBER = api_params.path_id("member_pk", "the membership's id (`members[].id` of the team)")
 GRANT = api_params.path_id("grant_pk", "the grant's id (`grants[].id` of the team)")
@@ -142,7 +142,7 @@ class TeamViewSet(viewsets.ModelViewSet):
         team = self._managed()
         data = self._body(QuotaSetSerializer, team, partial=True)
         services.set_quotas(request.user, team, data)
-        return Response(QuotaSerializer(quota_rows(team), many=True).data)
+        return Response(QuotaSerializer(quotas.rows(team), many=True).data)
 
     @extend_schema(request=AddressPoolAddSerializer, responses={201: AddressPoolSerializer})
     @action(detail=True, methods=["post"])
