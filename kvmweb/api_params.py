@@ -44,3 +44,20 @@ def choice_param(request, name, values):
     if len(found) > 1 or found[0] not in values:
         raise ValidationError({name: [f"choose one of: {', '.join(values)}"]})
     return found[0]
+
+
+def path_id(name, description):
+    """A path parameter naming an object by its id (``(?P<name>[0-9]+)`` in the route)."""
+    return OpenApiParameter(name, {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                            OpenApiParameter.PATH, description=description)
+
+
+def sub_object(queryset, value):
+    """The object of ``queryset`` with the id ``value`` from the path, or a 404 (also for
+    numbers past any id, which would overflow the database's integer)."""
+    from django.http import Http404
+    from django.shortcuts import get_object_or_404
+
+    if not str(value).isdigit() or int(value) > MAX_ID:
+        raise Http404
+    return get_object_or_404(queryset, pk=int(value))

@@ -3,6 +3,7 @@ only place for the teams app (on kvmweb.access).
 
 - Administrators (staff) create and delete teams and set grants, quotas and pools.
 - A team admin manages the team's members (not their own team's grants or quotas).
+The pages (teams.views) and the API (teams.api.views, /api/teams/) ask the same functions.
 - Members see their team's page (members, grants, quotas and usage, pools).
 - The audit log: administrators see all; others see the operations they may see
   (operations.access) and the entries about their teams.
@@ -58,6 +59,7 @@ PERMISSIONS = {
     "teams:tokens": [Check(SIGNED_IN), Check(SIGNED_IN, "POST", {"name": "t", "days": 1})],
     "teams:token_revoke": Check(SELF, "POST"),
     "teams:detail": TEAM_MEMBER,
+    "teams:update": Check(ADMIN, "POST", {"name": "bluer"}),
     "teams:delete": Check(ADMIN, "POST"),
     "teams:quotas": Check(ADMIN, "POST", {"max_vms": 5}),
     "teams:member_set": Check(OWNING_TEAM_ADMIN, "POST", {"username": "other", "role": "viewer"}),
@@ -66,4 +68,16 @@ PERMISSIONS = {
     "teams:grant_remove": Check(ADMIN, "POST"),
     "teams:pool_add": Check(ADMIN, "POST", {"cidr": "10.88.0.0/16", "prefix": 24}),
     "teams:pool_remove": Check(ADMIN, "POST"),
+    "api:team-list": {"GET": SIGNED_IN, "POST": Check(ADMIN, data={"name": "newteam"})},
+    "api:team-detail": {"GET": TEAM_MEMBER, "PUT": Check(ADMIN, data={"name": "bluer"}),
+                        "PATCH": Check(ADMIN, data={"description": "web"}), "DELETE": ADMIN},
+    "api:team-members": {"POST": Check(OWNING_TEAM_ADMIN,
+                                       data={"username": "other", "role": "viewer"})},
+    "api:team-member": {"PATCH": Check(OWNING_TEAM_ADMIN, data={"role": "operator"}),
+                        "DELETE": OWNING_TEAM_ADMIN},
+    "api:team-grants": {"POST": Check(ADMIN, data={"host": "{far}", "bridges": ["br0"]})},
+    "api:team-grant": {"DELETE": ADMIN},
+    "api:team-quota": {"PATCH": Check(ADMIN, data={"max_vms": 5})},
+    "api:team-pools": {"POST": Check(ADMIN, data={"cidr": "10.88.0.0/16", "prefix": 24})},
+    "api:team-pool": {"DELETE": ADMIN},
 }

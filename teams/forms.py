@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from . import choices, throttle
+from . import choices, throttle, validation
 from .models import AddressPool, Team
 
 
@@ -32,11 +32,12 @@ class TeamForm(Styled):
     name = forms.CharField(max_length=64)
     description = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team  # renaming this team (its own name is not taken)
+
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if Team.objects.filter(name__iexact=name).exists():
-            raise forms.ValidationError(f"a team named {name!r} exists already")
-        return name
+        return validation.team_name(self.cleaned_data["name"], self.team)
 
 
 class QuotaForm(forms.ModelForm):
@@ -57,16 +58,7 @@ class MemberForm(Styled):
     role = forms.ChoiceField(choices=choices.ROLE_CHOICES)
 
     def clean_username(self):
-        from django.contrib.auth import get_user_model
-
-        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
-        if user is None:
-            raise forms.ValidationError("no such user")
-        return user
-
-
-def _names(text):
-    return sorted({word for word in (text or "").replace(",", " ").split() if word})
+        return validation.member(self.cleaned_data["username"])
 
 
 class GrantForm(Styled):
@@ -81,10 +73,10 @@ class GrantForm(Styled):
         self.fields["host"].queryset = hosts
 
     def clean_networks(self):
-        return _names(self.cleaned_data.get("networks"))
+        return validation.split_names(self.cleaned_data.get("networks"))
 
     def clean_bridges(self):
-        return _names(self.cleaned_data.get("bridges"))
+        return validation.split_names(self.cleaned_data.get("bridges"))
 
 
 class PoolForm(forms.ModelForm):

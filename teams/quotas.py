@@ -73,9 +73,11 @@ def over_quota(team, **adding):
 
 
 def rows(team):
-    """(label, used, allowed or None, unit) for the team page."""
+    """Each quota with what is used, for the team page and the API: [{"name" (the Team field),
+    "label", "used", "allowed" (None: no limit), "unit"}]."""
     used = usage(team)
-    return [(label, used[name], getattr(team, name), unit) for name, label, unit in choices.QUOTAS]
+    return [{"name": name, "label": label, "used": used[name], "allowed": getattr(team, name),
+             "unit": unit} for name, label, unit in choices.QUOTAS]
 
 
 def subnet_addresses(subnet):

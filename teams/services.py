@@ -28,6 +28,17 @@ def create_team(user, name, description=""):
 
 
 @transaction.atomic
+def update_team(user, team, **values):
+    """Rename a team or change its description (``name``, ``description``)."""
+    before = {k: getattr(team, k) for k in values}
+    for name, value in values.items():
+        setattr(team, name, value)
+    team.save()
+    record(user, "team.update", team, team.name, before=before, after=values)
+    return team
+
+
+@transaction.atomic
 def delete_team(user, team):
     record(user, "team.delete", None, team.name, before={"name": team.name})
     team.delete()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("<int:pk>/", views.team_detail, name="detail"),
+    path("<int:pk>/edit/", views.team_update, name="update"),
     path("<int:pk>/delete/", views.team_delete, name="delete"),
     path("<int:pk>/quotas/", views.team_quotas, name="quotas"),
     path("<int:pk>/members/", views.member_set, name="member_set"),

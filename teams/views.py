@@ -49,11 +49,26 @@ def team_detail(request, pk, forms=None):
         "pools": pools,
         "can_manage": can_manage_teams(request.user),
         "can_manage_members": can_manage_members(request.user, team),
+        "team_form": forms.get("team") or TeamForm(
+            team=team, initial={"name": team.name, "description": team.description}),
         "member_form": forms.get("member") or MemberForm(),
         "grant_form": forms.get("grant") or GrantForm(hosts=Host.objects.all()),
         "quota_form": forms.get("quota") or QuotaForm(instance=team),
         "pool_form": forms.get("pool") or PoolForm(team=team),
     })
+
+
+@require_POST
+def team_update(request, pk):
+    require_manage_teams(request.user)
+    team = _team(request, pk)
+    form = TeamForm(request.POST, team=team)
+    if not form.is_valid():
+        return team_detail(request, pk, {"team": form})
+    services.update_team(request.user, team, name=form.cleaned_data["name"],
+                         description=form.cleaned_data["description"])
+    messages.success(request, f"Team {team} saved.")
+    return redirect(team)
 
 
 @require_POST

@@ -119,3 +119,19 @@ def _probe(host):
              "received": 3, "output": "3 packets transmitted, 3 received"},
             {**guest, "command": ["ping", "-c", "3", "-W", "2", "10.0.0.1"], "sent": None,
              "received": None, "output": "", "unavailable": "guest agent not available"}])
+
+
+def seed_teams(admin_of):
+    """Two teams: "web", whose team admin is ``admin_of`` (a plain user: members only, no host
+    granted, so it changes nothing else the user sees), with a pool and a quota; "ops", granted
+    kvm1 with a bridge and holding a pool (administrators see it)."""
+    from hosts.models import Host
+    from teams.models import AddressPool, HostGrant, Membership, Team
+
+    web = Team.objects.create(name="web", description="the web team", max_vms=4)
+    Membership.objects.create(team=web, user=admin_of, role="admin")
+    AddressPool.objects.create(team=web, cidr="10.60.0.0/16")
+    ops = Team.objects.create(name="ops")
+    HostGrant.objects.create(team=ops, host=Host.objects.get(name="kvm1"), bridges=["br0"])
+    AddressPool.objects.create(team=ops, cidr="10.61.0.0/16")
+    return web, ops

@@ -18,7 +18,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.api.seed import seed
+from tests.api.seed import seed, seed_teams
 from tests.conftest import daphne
 
 pytestmark = [pytest.mark.slow]
@@ -63,15 +63,21 @@ def schemathesis(url, schema_path, token, extra, workdir):
 
 
 def test_the_api_answers_as_its_schema_says(server, tmp_path):
+    from django.contrib.auth.models import User
+
     from operations.models import Operation
 
     url, queue, log = server
     seed()
     keys = tokens()
+    # The first team, member and pool (id 1: the coverage phase tries the smallest id) are the
+    # plain user's team "web", its membership and its pool.
+    seed_teams(User.objects.get(username="alice"))
     request = urllib.request.Request(f"{url}/api/schema/?format=json",
                                      headers={"Authorization": f"Token {keys['admin']}"})
     schema = json.loads(urllib.request.urlopen(request, timeout=30).read())
     assert any(path.startswith("/api/hostnet/") for path in schema["paths"])
+    assert "/api/teams/{id}/members/{member_pk}/" in schema["paths"]
     schema_path = tmp_path / "schema.json"
     schema_path.write_text(json.dumps(schema))
 

@@ -118,7 +118,7 @@ def test_every_endpoint_has_a_rule():
 OBJECT_OF = {  # namespace or API basename -> the world attribute its pk names
     "hosts": "host", "host": "host", "hostnet": "host", "networks": "bluenet",
     "network": "bluenet", "vms": "bluevm", "vm": "bluevm", "operations": "op",
-    "operation": "op", "teams": "blue", "drift": "drift",
+    "operation": "op", "teams": "blue", "team": "blue", "drift": "drift",
 }
 
 

@@ -125,3 +125,17 @@ def test_the_audit_log_searches_shows_the_xml_diff_and_outlives_the_host(world):
     assert "network:rednet" in page and "network:bluenet" not in page
     page = staff.get("/teams/audit/?host=kvm1&user=staff").content.decode()
     assert 'data-audit-action="host.remove"' in page and "host:kvm1" in page
+
+
+def test_an_administrator_renames_a_team_on_its_page(world):
+    staff = signed_in(world.users["staff"])
+    url = f"/teams/{world.blue.pk}/edit/"
+    taken = staff.post(url, {"name": "RED"})
+    assert taken.status_code == 200 and "exists already" in taken.content.decode()
+    assert staff.post(url, {"name": "Blue", "description": "web"}).status_code == 302
+    world.blue.refresh_from_db()
+    assert (world.blue.name, world.blue.description) == ("Blue", "web")
+    entry = AuditEntry.objects.get(action="team.update")
+    assert entry.before == {"name": "blue", "description": ""} and entry.after["name"] == "Blue"
+    response = signed_in(world.users["teamadmin"]).post(url, {"name": "mine"})
+    assert response.status_code == 403
