@@ -6,6 +6,7 @@ compare it with what kvmweb last applied. Runs on the watcher's threads with its
 """
 
 from django.db import close_old_connections
+from django.utils import timezone
 
 from kvmweb import definitions, events
 from kvmweb.virt import domains, inventory
@@ -23,18 +24,20 @@ def _announce(host, targets, how):
 
 
 def reread_network(host, conn, name, how):
+    read_at = timezone.now()
     try:
         net = virt_networks.lookup(conn, name)
         if net is None:
             Network.objects.filter(host=host, name=name).delete()
         else:
-            services.store_network(host, inventory.network_record(net))
+            services.store_network(host, inventory.network_record(net), read_at)
         _announce(host, [f"network:{name}"], how)
     finally:
         close_old_connections()
 
 
 def reread_domain(host, conn, name, how):
+    read_at = timezone.now()
     try:
         dom = domains.lookup_name(conn, name)
         if dom is None:
@@ -43,7 +46,7 @@ def reread_domain(host, conn, name, how):
             gone.delete()
         else:
             rec = inventory.domain_record(conn, dom)
-            services.store_domain(host, rec)
+            services.store_domain(host, rec, read_at)
             targets = [f"domain:{rec['uuid']}"]
         _announce(host, targets, how)
     finally:

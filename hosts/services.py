@@ -112,38 +112,58 @@ def check(host):
 
 
 @transaction.atomic
-def store_inventory(host, data, interfaces):
-    """Replace the host's read model with what the host said, in one transaction."""
-    seen_networks = [store_network(host, rec).pk for rec in data["networks"]]
-    host.networks.exclude(pk__in=seen_networks).delete()
+def store_inventory(host, data, interfaces, read_at):
+    """Replace the host's read model with what the host said at ``read_at``, in one
+    transaction; objects re-read since (the watcher's quick re-reads) keep the newer read."""
+    seen_networks = [store_network(host, rec, read_at).pk for rec in data["networks"]]
+    host.networks.exclude(pk__in=seen_networks).exclude(read_at__gt=read_at).delete()
 
-    seen_domains = [store_domain(host, rec).pk for rec in data["domains"]]
-    host.domains.exclude(pk__in=seen_domains).delete()
+    seen_domains = [store_domain(host, rec, read_at).pk for rec in data["domains"]]
+    host.domains.exclude(pk__in=seen_domains).exclude(read_at__gt=read_at).delete()
 
     if interfaces is not None:
         store_interfaces(host, interfaces, counters=True)
     Host.objects.filter(pk=host.pk).update(last_sync=timezone.now())
 
 
+def _newer_read(model, read_at, **key):
+    """The stored row when it comes from a later read of the host than ``read_at``."""
+    row = model.objects.select_for_update().filter(**key).first()
+    return row if row is not None and row.read_at and row.read_at > read_at else None
+
+
 @transaction.atomic
-def store_network(host, rec):
-    """One network and its leases as the host reported them (kvmweb.virt.inventory records)."""
+def store_network(host, rec, read_at=None):
+    """One network and its leases as the host reported them (kvmweb.virt.inventory records)
+    at ``read_at`` (default: now, for a record read just before)."""
+    read_at = read_at or timezone.now()
+    newer = _newer_read(Network, read_at, host=host, name=rec["name"])
+    if newer is not None:
+        return newer
     net, _ = Network.objects.update_or_create(
         host=host, name=rec["name"],
-        defaults={k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
-                                      "bridge", "kind", "subnets", "dhcp")},
+        defaults={**{k: rec[k] for k in ("uuid", "xml", "active", "autostart", "persistent",
+                                         "bridge", "kind", "subnets", "dhcp")},
+                  "read_at": read_at},
     )
     Lease.replace_for(net, rec["leases"])
     return net
 
 
 @transaction.atomic
-def store_domain(host, rec):
-    """One domain and its NICs as the host reported them (kvmweb.virt.inventory records)."""
+@transaction.atomic
+def store_domain(host, rec, read_at=None):
+    """One domain and its NICs as the host reported them (kvmweb.virt.inventory records) at
+    ``read_at`` (default: now), in one transaction (readers never see it without its NICs)."""
+    read_at = read_at or timezone.now()
+    newer = _newer_read(Domain, read_at, host=host, uuid=rec["uuid"])
+    if newer is not None:
+        return newer
     dom, _ = Domain.objects.update_or_create(
         host=host, uuid=rec["uuid"],
-        defaults={k: rec[k] for k in ("name", "state", "vcpus", "memory_kib", "persistent",
-                                      "autostart", "xml")},
+        defaults={**{k: rec[k] for k in ("name", "state", "vcpus", "memory_kib", "persistent",
+                                         "autostart", "xml")},
+                  "read_at": read_at},
     )
     dom.nics.all().delete()
     DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
@@ -198,6 +218,7 @@ def sync(host, op=None):
     check(host)
     target = host.target()
     say(f"connected: libvirt {host.libvirt_version}, reading networks and domains", 30)
+    read_at = timezone.now()  # before reading: a re-read stored meanwhile is newer
     try:
         data = inventory.collect(connection.get_connection(target))
     except VirtError:
@@ -211,7 +232,7 @@ def sync(host, op=None):
         # The libvirt side is still worth storing; say what is missing and why.
         say(f"could not read host interfaces: {exc}", 70)
         interfaces = None
-    store_inventory(host, data, interfaces)
+    store_inventory(host, data, interfaces, read_at)
     for extension in SYNC_EXTENSIONS:
         try:
             extension(host)

@@ -24,6 +24,9 @@ class Network(models.Model):
     firewall = models.JSONField(default=list, blank=True)
     firewall_read = models.DateTimeField(null=True, blank=True)
     firewall_error = models.TextField(blank=True)
+    # When the host was read for this row: a later read is never replaced by an earlier one
+    # (a full sync that read before the watcher's re-read of this object must not undo it).
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["host__name", "name"]

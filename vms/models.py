@@ -17,6 +17,9 @@ class Domain(models.Model):
     persistent = models.BooleanField(default=True)
     autostart = models.BooleanField(default=False)
     xml = models.TextField()
+    # When the host was read for this row: a later read is never replaced by an earlier one
+    # (a full sync that read before the watcher's re-read of this object must not undo it).
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["host__name", "name"]
