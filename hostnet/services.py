@@ -226,7 +226,7 @@ def _vm_nic_on(host, port):
 
 def _move_vm_tap(op, nic, bridge):
     """A VM's tap moves through libvirt, so `virsh domiflist` and the live XML stay true."""
-    from vms.nic_handlers import move_tap_live
+    from vms.operations import move_tap_live
 
     ops.report(op, f"{nic.target} is the tap of VM {nic.domain.name} (NIC {nic.mac}): asking "
                    f"libvirt to move it to {bridge}, so libvirt's view stays consistent",

@@ -82,7 +82,7 @@ def _in_pool(host, path):
 def volume_users(host, path):
     """Names of VMs on ``host`` whose definition uses ``path`` as a disk (CD-ROM images such as
     an installer ISO may be shared)."""
-    from .handlers import disk_paths
+    from .services import disk_paths
 
     return [d.name for d in Domain.objects.filter(host=host)
             if any(p == path and not cdrom for p, cdrom in disk_paths(d.xml))]

@@ -8,9 +8,9 @@ class VmsConfig(AppConfig):
     def ready(self):
         from hosts.services import SYNC_EXTENSIONS
 
-        from . import handlers  # registers the VM and NIC operation handlers
+        from . import operations  # registers the VM and NIC operation handlers
 
-        SYNC_EXTENSIONS.append(handlers.sync_vm_side)
+        SYNC_EXTENSIONS.append(operations.sync_vm_side)
 
         from hosts.live import NEIGHBOUR_HANDLERS
 

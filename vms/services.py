@@ -1,6 +1,6 @@
 """What requests may do with VMs: validate against the read model, then create Operations.
 
-Nothing here talks to a host; the handlers (vms.handlers, vms.nic_handlers) do, in the worker.
+Nothing here talks to a host; the handlers (vms.operations) do, in the worker.
 Each ``request_*`` first asks vms.access whether ``user`` may (``Refused``: 403, nothing
 created), then raises ``Invalid`` (field errors, no Operation created) or returns the Operation.
 """
@@ -10,6 +10,7 @@ import random
 from django.db import transaction
 
 from kvmweb.access import Refused, acting_team
+from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops
 from teams.quotas import over_quota
 
@@ -214,3 +215,21 @@ def persist_offer(vm, mac, bridge):
                      "restart (written in the VM's config)",
             "href": reverse("vms:nic_edit", args=[vm.pk, mac]) + f"?persist={bridge}#persist",
             "api": reverse("api:vm-nic-persist", args=[vm.pk, mac])}
+
+
+# -- read-model helpers (pages, API, access) ---------------------------------------------
+
+def disk_paths(xml_text):
+    """(path, is_cdrom) of every file/block disk of a domain."""
+    paths = []
+    for disk in DomainXML.from_xml(xml_text).disks:
+        path = disk.source_file or disk.source_dev
+        if path:
+            paths.append((path, disk.device == "cdrom"))
+    return paths
+
+
+def displays(xml_text):
+    """The graphical displays of a domain as the page shows them (never a password)."""
+    return [{"type": g.type, "address": g.address, "port": g.port,
+             "everywhere": g.listens_everywhere} for g in DomainXML.from_xml(xml_text).graphics]

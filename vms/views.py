@@ -13,7 +13,7 @@ from . import addresses, services, versions
 from .access import can_operate_vm, require_change_vm, visible_vms
 from .choices import ACTION_LABELS, ACTIONS_BY_STATE, VM_ACTIONS
 from .forms import NICEditForm, NICForm, NICFormSet, VMCreateForm, add_errors
-from .handlers import disk_paths, displays
+from .services import disk_paths, displays
 from .models import Volume
 from .validation import nic_warnings, normalize_mac
 

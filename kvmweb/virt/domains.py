@@ -1,7 +1,7 @@
 """libvirt calls for domains (VMs), their NICs, and the storage pools their disks live in.
 
 Thin wrappers: every call goes through ``connection.call`` (libvirtError -> VirtError); the
-orchestration (what to try, what to tell the user) lives in ``vms.handlers``. XML goes through
+orchestration (what to try, what to tell the user) lives in ``vms.operations``. XML goes through
 ``kvmweb.virt.xml`` models only (storage documents: ``kvmweb.virt.xml.storage``).
 """
 

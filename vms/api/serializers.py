@@ -6,7 +6,7 @@ from operations.api.serializers import OperationSerializer
 from .. import addresses, versions
 from ..choices import (BOOT_CHOICES, DISK_CHOICES, DISPLAY_CHOICES, DOMAIN_TYPES, LINK_STATES, MACVTAP_MODES,
                        NIC_MODELS, NIC_TYPES)
-from ..handlers import disk_paths
+from ..services import disk_paths
 from ..models import Domain, DomainInterface, StoragePool, Volume
 
 
