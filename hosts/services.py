@@ -151,7 +151,6 @@ def store_network(host, rec, read_at=None):
 
 
 @transaction.atomic
-@transaction.atomic
 def store_domain(host, rec, read_at=None):
     """One domain and its NICs as the host reported them (kvmweb.virt.inventory records) at
     ``read_at`` (default: now), in one transaction (readers never see it without its NICs)."""
