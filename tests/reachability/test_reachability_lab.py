@@ -192,9 +192,6 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         answer = ask(admin_api, rg2, "kvm2")
         assert answer["verdict"] == "reachable" and not answer["causes"], answer
 
-        # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
-        # replies go to its default gateway, which has no route back. Then the fix kvmweb
-        # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
         # Both hosts' default NAT networks: rg2 comes back on kvm2's default network (the
         # same 192.168.122.0/24 as rg1's on kvm1) and pings rg1: nothing gets there, and
         # kvmweb names the cause.
@@ -209,6 +206,10 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         assert answer["verdict"] == "unreachable", answer
         assert "nat-different-networks" in codes(answer), answer
         lab_run(h2, "virsh", "destroy", "rg2")  # at most two guests at once
+
+        # A routed network on kvm1 (made through kvmweb): rg3's packets reach kvm2, kvm2's
+        # replies go to its default gateway, which has no route back. Then the fix kvmweb
+        # shows (the LAN route; kvmweb does not manage that router, here kvm2 is the LAN side).
         op_ok(admin_api, admin_api.post("/api/networks/", {
             "host": kvm1.pk, "name": "rnet", "kind": "route", "subnet": str(ROUTED)},
             format="json"))
