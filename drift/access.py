@@ -14,13 +14,16 @@ from .models import Drift
 
 
 def _visible_q(user):
-    nets = visible_networks(user).values_list("host_id", "name")
-    vms = visible_vms(user).values_list("host_id", "uuid")
+    # One condition per host (an OR per object would pass SQLite's expression depth limit
+    # with a few hundred visible VMs).
+    targets = {}
+    for host_id, name in visible_networks(user).values_list("host_id", "name"):
+        targets.setdefault(host_id, []).append(f"network:{name}")
+    for host_id, uuid in visible_vms(user).values_list("host_id", "uuid"):
+        targets.setdefault(host_id, []).append(f"domain:{uuid}")
     q = Q(pk__in=[])
-    for host_id, name in nets:
-        q |= Q(host_id=host_id, target=f"network:{name}")
-    for host_id, uuid in vms:
-        q |= Q(host_id=host_id, target=f"domain:{uuid}")
+    for host_id, names in targets.items():
+        q |= Q(host_id=host_id, target__in=names)
     return q
 
 
