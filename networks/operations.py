@@ -319,6 +319,18 @@ def _replace(conn, name, xml, persistent, active, op):
             virt.create_transient(conn, xml)
 
 
+def _restore(conn, name, before, persistent, active):
+    """Put the saved definition back (and the network running again, if it ran)."""
+    net = virt.lookup(conn, name)
+    if persistent:
+        net = virt.define(conn, before)
+    if active and (net is None or not virt.is_active(net)):
+        if persistent:
+            virt.start(net)
+        else:
+            virt.create_transient(conn, before)
+
+
 @ops.handler("network.firewall", resumable=True, retry=False)
 def firewall_operation(op):
     net = Network.objects.get(host=op.host, name=_name(op))
