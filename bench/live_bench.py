@@ -186,7 +186,7 @@ def run(args, started):
     from django.core.management import call_command
     from django.test import Client
 
-    from hosts import services
+    from hosts import operations, services
     from hosts.models import Host
     from kvmweb.lab import create_lab
 
@@ -200,7 +200,7 @@ def run(args, started):
     syncs = []
     for _ in range(3):
         t0 = time.perf_counter()
-        services.sync(host)
+        operations.sync(host)
         syncs.append(time.perf_counter() - t0)
     user = get_user_model().objects.create_superuser("bench", "", "bench-pass-123")
     client = Client()

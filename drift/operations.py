@@ -11,6 +11,7 @@ import time
 
 from lxml import etree
 
+from hosts import operations as host_operations
 from hosts import services as host_services
 from kvmweb.definitions import definition
 from kvmweb.virt import connection, domains
@@ -67,6 +68,6 @@ def reapply_domain(op):
     ops.report(op, "kvmweb's version is back; reading the host", progress=85,
                xml_after=domains.xml(dom, inactive=not active))
     try:
-        host_services.sync(op.host)
+        host_operations.sync(op.host)
     except VirtError as exc:
         ops.report(op, f"re-applied, but reading the host back failed: {exc}")

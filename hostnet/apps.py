@@ -6,4 +6,4 @@ class HostnetConfig(AppConfig):
     verbose_name = "host networking"
 
     def ready(self):
-        from . import services  # noqa: F401 - registers the operation handlers
+        from . import operations  # noqa: F401 - registers the operation handlers

@@ -5,4 +5,4 @@ class HostsConfig(AppConfig):
     name = "hosts"
 
     def ready(self):
-        from . import services  # noqa: F401 - registers the operation handlers
+        from . import operations  # noqa: F401 - registers the operation handlers

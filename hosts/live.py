@@ -46,7 +46,7 @@ def store_batch(host_pk, batch):
         signals.announce(host.pk, "netlink")
 
 
-# Extension point like services.SYNC_EXTENSIONS: the vms app stores guest addresses seen in
+# Extension point like operations.SYNC_EXTENSIONS: the vms app stores guest addresses seen in
 # the host's neighbour table (func(host, rows) -> True when something changed).
 NEIGHBOUR_HANDLERS = []
 

@@ -1,29 +1,22 @@
-"""Everything kvmweb does with a host: scan and pin its key, check it, sync its inventory.
-
-Functions here run in Celery workers (or the watcher), never in a request.
+"""Hosts: adding, pinning, syncing on request and removing them (in a request: the ``start_*`` /
+``request_*`` functions create Operations), and the read-model writers that store what a host
+said (``store_*``, ``set_status``), shared by the worker's sync (hosts.operations), the
+watcher's re-reads and its netlink batches. Nothing here talks to a host: scanning, checking and
+syncing it are in hosts.operations (see its docstring for why ``sync`` lives there).
 """
 
-import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from kvmweb import events
-from kvmweb.virt import connection, inventory, remote, ssh
-from kvmweb.virt.errors import VirtError
-from kvmweb.virt.hostnet import list_interfaces
+from kvmweb.virt import connection, ssh
 from networks.models import Lease, Network
 from operations import services as ops
 from vms.models import Domain, DomainInterface
 
 from . import signals
 from .models import Host, HostInterface
-
-log = logging.getLogger(__name__)
-
-# Other apps add what they read from a host to every sync: func(host), called after the core
-# inventory is stored (e.g. vms registers storage pools and guest-agent addresses).
-SYNC_EXTENSIONS = []
 
 
 def configure_virt():
@@ -49,66 +42,6 @@ def set_status(host, status, reason=""):
         events.host_status(host)
     if changed:
         signals.announce(host.pk, "status")  # e.g. the topology draws offline hosts apart
-
-
-def _status_for(error):
-    if error.code == VirtError.HOST_KEY_CHANGED:
-        return Host.Status.HOST_KEY_CHANGED
-    return Host.Status.OFFLINE if error.retryable else Host.Status.ERROR
-
-
-def scan_key(host):
-    """Ask the host's sshd for its key. Returns True when it matches the pinned one."""
-    offered = ssh.scan_host_key(host.address, host.target().port,
-                                timeout=min(settings.KVMWEB_CONNECT_TIMEOUT, 10))
-    fp = ssh.fingerprint(offered)
-    Host.objects.filter(pk=host.pk).update(offered_host_key=offered, offered_fingerprint=fp)
-    host.offered_host_key, host.offered_fingerprint = offered, fp
-    if not host.host_key:
-        set_status(host, Host.Status.KEY_OFFERED,
-                   f"the host offers SSH key {fp}: compare it with `ssh-keygen -lf "
-                   "/etc/ssh/ssh_host_ed25519_key.pub` on the host, then pin it")
-        return False
-    if offered.split()[:2] != host.host_key.split()[:2]:
-        set_status(host, Host.Status.HOST_KEY_CHANGED,
-                   f"the host now offers SSH key {fp}, not the pinned {host.host_key_fingerprint}; "
-                   "nothing connects until an admin re-pins the key")
-        return False
-    return True
-
-
-def check(host):
-    """Prove the host answers over a fresh connection; record versions and status.
-
-    Raises VirtError after recording the status when it does not."""
-    configure_virt()
-    try:
-        if not host.is_local and not scan_key(host):
-            raise VirtError(host.status_reason, VirtError.HOST_KEY_CHANGED
-                            if host.status == Host.Status.HOST_KEY_CHANGED
-                            else VirtError.HOST_KEY_UNKNOWN, retryable=False)
-        conn = connection.open_connection(host.target(), keepalive=None)
-        try:
-            facts = inventory.host_facts(conn)
-        finally:
-            conn.close()
-    except VirtError as exc:
-        if exc.code not in (VirtError.HOST_KEY_CHANGED, VirtError.HOST_KEY_UNKNOWN):
-            set_status(host, _status_for(exc), str(exc))
-        elif exc.code == VirtError.HOST_KEY_CHANGED and host.status != Host.Status.HOST_KEY_CHANGED:
-            set_status(host, Host.Status.HOST_KEY_CHANGED, str(exc))
-        connection.drop(host.target())
-        remote.forget(host.target())
-        raise
-    # Facts a sync extension keeps in capabilities (reachability's ip_forward) survive a check.
-    stored = Host.objects.filter(pk=host.pk).values_list("capabilities", flat=True).first() or {}
-    if "ip_forward" in stored:
-        facts["capabilities"] = {**facts["capabilities"], "ip_forward": stored["ip_forward"]}
-    Host.objects.filter(pk=host.pk).update(**facts)
-    for key, value in facts.items():
-        setattr(host, key, value)
-    set_status(host, Host.Status.ONLINE)
-    return facts
 
 
 @transaction.atomic
@@ -207,64 +140,6 @@ def store_interfaces(host, records, counters=False):
     return changed, removed
 
 
-def sync(host, op=None):
-    """Pull networks, leases, domains with NICs and counters, and host interfaces."""
-    def say(message, progress):
-        if op is not None:
-            ops.report(op, message, progress=progress)
-
-    say("connecting", 10)
-    check(host)
-    target = host.target()
-    say(f"connected: libvirt {host.libvirt_version}, reading networks and domains", 30)
-    read_at = timezone.now()  # before reading: a re-read stored meanwhile is newer
-    try:
-        data = inventory.collect(connection.get_connection(target))
-    except VirtError:
-        connection.drop(target)
-        raise
-    say(f"read {len(data['networks'])} networks and {len(data['domains'])} domains; "
-        "reading host interfaces (netlink)", 60)
-    try:
-        interfaces = remote.run(target, list_interfaces)
-    except VirtError as exc:
-        # The libvirt side is still worth storing; say what is missing and why.
-        say(f"could not read host interfaces: {exc}", 70)
-        interfaces = None
-    store_inventory(host, data, interfaces, read_at)
-    for extension in SYNC_EXTENSIONS:
-        try:
-            extension(host)
-        except VirtError as exc:
-            say(f"{extension.__name__} failed: {exc}", 85)
-    say(f"stored; {len(interfaces or [])} host interfaces", 90)
-    signals.definitions_were_read(host.pk, "sync")  # drift first: pages then show it
-    events.host_inventory(host)
-    signals.announce(host.pk, "sync")
-    return data
-
-
-@ops.handler("host.scan_key", resumable=True, retry=False)
-def scan_key_operation(op):
-    host = op.host
-    configure_virt()
-    try:
-        matches = scan_key(host)
-    except VirtError as exc:
-        set_status(host, _status_for(exc), str(exc))
-        raise
-    if host.status == Host.Status.HOST_KEY_CHANGED:
-        raise VirtError(host.status_reason, VirtError.HOST_KEY_CHANGED)
-    ops.report(op, f"host offers SSH key {host.offered_fingerprint}"
-               + (" (matches the pinned key)" if matches else "; waiting for an admin to pin it"),
-               progress=100)
-
-
-@ops.handler("host.sync", resumable=True, plumbing=True, retry=False)
-def sync_operation(op):
-    sync(op.host, op)
-
-
 def pin_key(host, user, fingerprint):
     """An admin confirms the offered key (by its fingerprint); then connect and sync."""
     if not host.offered_host_key:
@@ -294,7 +169,6 @@ def request_sync(user, host):
     if host.needs_pin:
         raise ValueError("pin the host's SSH key before syncing it")
     return ops.start(user, host, "host.sync", target="inventory")
-
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from django.conf import settings
 from kvmweb.virt.errors import VirtError
 from operations import locks
 
-from . import services
+from . import operations
 from .models import Host
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def check_host(pk):
         if host is None:
             return
         try:
-            services.check(host)
+            operations.check(host)
         except VirtError as exc:
             log.info("host %s: %s", host, exc)
     finally:
@@ -58,7 +58,7 @@ def sync_host(pk):
         # hold a background slot behind a slow host. PLUMBING: never read a host half way
         # through a network change (a stale read stored after the change would undo its refresh).
         with locks.held(pk, ["inventory", locks.PLUMBING], wait=30):
-            services.sync(host)
+            operations.sync(host)
     except (VirtError, TimeoutError) as exc:
         log.info("host %s: %s", host, exc)
 

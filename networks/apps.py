@@ -5,8 +5,8 @@ class NetworksConfig(AppConfig):
     name = "networks"
 
     def ready(self):
-        from hosts.services import SYNC_EXTENSIONS
+        from hosts.operations import SYNC_EXTENSIONS
 
-        from . import services  # registers the operation handlers
+        from . import operations  # registers the operation handlers
 
-        SYNC_EXTENSIONS.append(services.read_firewalls)
+        SYNC_EXTENSIONS.append(operations.read_firewalls)

@@ -7,7 +7,7 @@ class ReachabilityConfig(AppConfig):
     verbose_name = "Reachability"
 
     def ready(self):
-        from hosts.services import SYNC_EXTENSIONS
+        from hosts.operations import SYNC_EXTENSIONS
 
         from . import operations, services  # noqa: F401 - registers the probe handler
 

@@ -20,7 +20,7 @@ from .places import Index, nic_end
 
 
 def read_ip_forwarding(host):
-    """Part of every host sync (hosts.services.SYNC_EXTENSIONS): whether the host routes IPv4,
+    """Part of every host sync (hosts.operations.SYNC_EXTENSIONS): whether the host routes IPv4,
     kept in its capabilities for the analysis (until a sync records it, it is an assumption)."""
     from hosts.models import Host
     from kvmweb.virt.netlink import read_ip_forwarding as read

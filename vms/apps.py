@@ -6,7 +6,7 @@ class VmsConfig(AppConfig):
     verbose_name = "virtual machines"
 
     def ready(self):
-        from hosts.services import SYNC_EXTENSIONS
+        from hosts.operations import SYNC_EXTENSIONS
 
         from . import operations  # registers the VM and NIC operation handlers
 

@@ -9,6 +9,7 @@ import uuid
 
 from django.db import transaction
 
+from hosts import operations as host_operations
 from hosts import services as host_services
 from hosts import signals
 from kvmweb import events
@@ -72,7 +73,7 @@ def sync_vm_side(host):
 def refresh(op):
     ops.report(op, "refreshing kvmweb's view of the host", progress=90)
     try:
-        host_services.sync(op.host)  # includes sync_vm_side (a SYNC_EXTENSION)
+        host_operations.sync(op.host)  # includes sync_vm_side (a SYNC_EXTENSION)
     except VirtError as exc:
         ops.report(op, f"the change was made, but reading the host back failed: {exc}")
 

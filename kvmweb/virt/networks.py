@@ -1,7 +1,7 @@
 """libvirt calls for virtual networks: define, start, stop, autostart, undefine, live update.
 
-Each function does one thing and raises VirtError with libvirt's own message; the service
-(networks.services) strings them together and undoes what it did when a later step fails.
+Each function does one thing and raises VirtError with libvirt's own message; the handlers
+(networks.operations) string them together and undo what they did when a later step fails.
 """
 
 import threading

@@ -10,7 +10,8 @@ import time
 import pytest
 from django.conf import settings
 
-from hosts.services import configure_virt, sync
+from hosts.operations import sync
+from hosts.services import configure_virt
 from tests.conftest import add_lab_host, lab_run, wait_operation
 from tests.hostnet.conftest import addrs
 

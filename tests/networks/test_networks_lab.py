@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from hosts.services import sync
+from hosts.operations import sync
 from kvmweb.lab import pxe_domain_xml
 from networks.models import Network
 from tests.conftest import add_lab_host, lab_run, wait_for, wait_operation
