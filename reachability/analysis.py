@@ -200,12 +200,12 @@ def _no_gateway(ix, guest, host, f):
             or _in(host.address, nets):
         return
     on_bridge = next((str(i.ip) for i in ix.host_ips[host.host] if i.ip in nets[0]), None)
+    where = f"its address on {p.bridge}" + (f" ({on_bridge})" if on_bridge else "")
     f.block(Cause(C.ISOLATED, f"{_net_label(p.net)} is isolated: libvirt's DHCP gives its guests "
                   f"no default gateway, so {guest.label} reaches {_name(ix, host.host)} only at "
-                  f"its address on {p.bridge}" + (f" ({on_bridge})" if on_bridge else "")
-                  + f", not at {host.address}.", f"net:{p.host}:{p.net.name}",
-                  fixes=[fix(C.FIX_SECOND_NIC, f"Use {on_bridge or 'its address on the bridge'}, or "
-                             f"give {guest.label} a second NIC on a NAT or bridged network",
+                  f"{where}, not at {host.address}.", f"net:{p.host}:{p.net.name}",
+                  fixes=[fix(C.FIX_SECOND_NIC, f"Use {on_bridge or where}, or give "
+                             f"{guest.label} a second NIC on a NAT or bridged network",
                              vm=_vm_pk(guest), host=p.host)]))
 
 
