@@ -100,7 +100,8 @@ def _overlap(ix, a, b, f):
     for net, subnet in local:
         if ipaddress.ip_address(b.ip) in subnet and not (
                 b.place.kind == PRIVATE and b.place.host == net.host
-                and b.place.net.name == net.name):
+                and b.place.net.name == net.name) and not (
+                b.kind == "host" and b.host == net.host):  # the host's own address on it
             f.block(Cause(C.OVERLAPPING_SUBNETS,
                           f"{b.ip} is ambiguous from {a.label}: {subnet} is also "
                           f"{_name(ix, net.host)}'s own {_net_label(net)}, so packets for "
@@ -187,6 +188,25 @@ def _host_and_own_guest(ix, host, guest, f):
     if p.lan not in ix.host_addr[host]:
         f.assume(f"{hname} has no address on {p.lan or p.bridge}: assumed a router joins them.",
                  unknown=True)
+
+
+def _no_gateway(ix, guest, host, f):
+    """A guest of an isolated network starting a connection to an address of its own host off
+    that network: libvirt's dnsmasq gives isolated guests no default gateway (dhcp-option=3),
+    so they reach the host only at its address on the bridge (the host's replies and its own
+    connections to the guest leave from that address)."""
+    p, nets = guest.place, _subnets(guest.place.net) if guest.place.net else []
+    if p.kind != PRIVATE or p.net.forward_mode is not None or not nets or not host.address \
+            or _in(host.address, nets):
+        return
+    on_bridge = next((str(i.ip) for i in ix.host_ips[host.host] if i.ip in nets[0]), None)
+    where = f"its address on {p.bridge}" + (f" ({on_bridge})" if on_bridge else "")
+    f.block(Cause(C.ISOLATED, f"{_net_label(p.net)} is isolated: libvirt's DHCP gives its guests "
+                  f"no default gateway, so {guest.label} reaches {_name(ix, host.host)} only at "
+                  f"{where}, not at {host.address}.", f"net:{p.host}:{p.net.name}",
+                  fixes=[fix(C.FIX_SECOND_NIC, f"Use {on_bridge or where}, or give "
+                             f"{guest.label} a second NIC on a NAT or bridged network",
+                             vm=_vm_pk(guest), host=p.host)]))
 
 
 def _vm_pk(end):
@@ -355,6 +375,7 @@ def can_start(ix, a, b, direction=C.FORWARD):
         return f
     if pb.kind == HOST and pa.host == pb.host:
         _host_and_own_guest(ix, pb.host, a, f)
+        _no_gateway(ix, a, b, f)
         return f
 
     # Leaving A.
@@ -558,7 +579,7 @@ def end_for(ix, ref):
         return nic_end(ix, nic.host, nic.vm_uuid, nic.mac)
     for host, ips in ix.host_ips.items():
         if any(str(i.ip) == address for i in ips):
-            return host_end(ix, host)
+            return host_end(ix, host, address)
     return outside_end(ix, address)
 
 

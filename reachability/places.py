@@ -59,6 +59,7 @@ class End:
     problems: list = field(default_factory=list)  # causes that block both directions
     nic: object = None
     vm: object = None
+    address: str | None = None  # host: the one address asked about (else any of its addresses)
 
 
 def fix(kind, title, detail="", **target):
@@ -291,13 +292,14 @@ def _device_problems(index, end, host, dev):
         end.problems.append(problem)
 
 
-def host_end(index, host):
+def host_end(index, host, address=None):
     h = index.hosts.get(host)
     if h is None:
         return None
     addresses = sorted(index.host_addr[host].values())
-    ip = addresses[0][1] if addresses else None
-    end = End("host", f"host:{host}", h.name, host, ip, Place(HOST, host), hops=[f"host:{host}"])
+    ip = address or (addresses[0][1] if addresses else None)
+    end = End("host", f"host:{host}", h.name, host, ip, Place(HOST, host), hops=[f"host:{host}"],
+              address=address)
     end.problems += _host_problems(index, host)
     return end
 

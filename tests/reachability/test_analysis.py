@@ -112,6 +112,21 @@ def test_an_isolated_network_reaches_its_host_but_not_the_lan():
     assert answer["verdict"] == C.UNREACHABLE and codes(answer) == {C.ISOLATED}
 
 
+def test_an_isolated_guest_reaches_its_host_only_at_the_bridge_address():
+    """libvirt's dnsmasq gives an isolated network's guests no default gateway (dhcp-option=3):
+    the host answers at its virbr address, not at its LAN one (the lab's guests showed it)."""
+    model = two_hosts()
+    vm = private_net(model, 1, "lab", "virbr9", None, "10.9.0.0/24", "iso", "52:54:00:dd:00:01",
+                     "10.9.0.5")
+    assert ask(model, vm, "10.9.0.1")["verdict"] == C.REACHABLE
+    answer = ask(model, vm, "10.79.1.11")
+    assert (answer["forward"], answer["backward"]) == (False, True), answer
+    assert answer["verdict"] == C.ONE_WAY and codes(answer, C.FORWARD) == {C.ISOLATED}
+    assert "no default gateway" in answer["causes"][0]["text"]
+    assert "only at its address on virbr9 (10.9.0.1)" in answer["causes"][0]["text"]
+    assert ask(model, vm, "host:1")["verdict"] == C.REACHABLE  # the host, at any address
+
+
 def test_an_isolated_network_without_an_address_does_not_reach_its_host():
     model = two_hosts()
     vm = private_net(model, 1, "lab", "virbr9", None, "", "iso", "52:54:00:dd:00:01",

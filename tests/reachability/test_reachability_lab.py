@@ -2,10 +2,11 @@
 reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over kvm2's eth0
 (a LAN lease); a host-side active probe stored and shown; the bridge over eth0 kvmweb suggests
 for rg2's blind spot, applied through kvmweb, turning that verdict and the pings to reachable;
-rg2 again on kvm2's default NAT network (both hosts' NAT networks: unreachable); then rg3 on a routed network kvmweb creates on kvm1, before and after the route kvmweb
-suggests. The guests print their own pings on their serial consoles; the hosts ping with
-`ping`. Every verdict must match what the packets did, in both directions, and each blocked
-direction must name its cause."""
+rg2 again on kvm2's default NAT network (both hosts' NAT networks: unreachable); then rg3 on a
+routed network kvmweb creates on kvm1, before and after the route kvmweb suggests; last ri1 and
+ri2 on an isolated network kvmweb creates on kvm1. The guests print their own pings on their
+serial consoles; the hosts ping with `ping`. Every verdict must match what the packets did, in
+both directions, and each blocked direction must name its cause."""
 
 import ipaddress
 import re
@@ -24,6 +25,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transacti
 
 NAT = ipaddress.ip_network("192.168.122.0/24")
 ROUTED = ipaddress.ip_network("10.79.17.0/24")  # inside kvm1's namespace only
+ISOLATED = ipaddress.ip_network("10.79.18.0/24")  # inside kvm1's namespace only
 
 
 def console(path):
@@ -51,10 +53,11 @@ def lease(log, network, timeout=120):
     return wait_for(found, timeout, interval=0.5, what=f"a lease in {network} on {log}")
 
 
-def guest_pinged(log, target, timeout=120):
-    """True/False: the guest's first verdict on ``target`` (it pings each target in turn)."""
+def guest_pinged(log, target, timeout=120, after=0):
+    """True/False: the guest's first verdict on ``target`` (it pings each target in turn),
+    or its first one past ``after`` characters of its console."""
     def seen():
-        found = re.findall(rf"KVMWEB-PING {re.escape(target)} (ok|fail)", console(log))
+        found = re.findall(rf"KVMWEB-PING {re.escape(target)} (ok|fail)", console(log)[after:])
         return found[0] if found else None
     return wait_for(seen, timeout, interval=0.5, what=f"a ping of {target} in {log}") == "ok"
 
@@ -231,11 +234,58 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         op_ok(admin_api, admin_api.post(f"/api/hosts/{kvm2.pk}/sync/"))  # kvm2's routes
         answer = ask(admin_api, rg3, "kvm2")
         assert answer["verdict"] == "reachable" and not answer["causes"], answer
+
+        # An isolated network on kvm1 (made through kvmweb: an <ip> with DHCP, no <forward>),
+        # two guests on it with fixed leases, and kvm2 given a route to it through kvm1 (so
+        # kvm2's pings do get to kvm1, and libvirt's rules are what stops them).
+        for name in ("rg1", "rg3"):  # at most two guests at once
+            lab_run(h1, "virsh", "destroy", name)
+        gw, ipa, ipb = (str(ISOLATED[i]) for i in (1, 11, 12))
+        op_ok(admin_api, admin_api.post("/api/networks/", {
+            "host": kvm1.pk, "name": "inet", "kind": "isolated", "subnet": str(ISOLATED),
+            "static_hosts": [{"mac": "52:54:00:79:00:0a", "ip": ipa},
+                             {"mac": "52:54:00:79:00:0b", "ip": ipb}]}, format="json"))
+        lab_run(h2, "ip", "route", "add", str(ISOLATED), "via", h1.address)
+        loga = boot(h1, "ri1", {"type": "network", "source": "inet", "mac": "52:54:00:79:00:0a"},
+                    [ipb, gw, h2.address], kernel_initrd)
+        logb = boot(h1, "ri2", {"type": "network", "source": "inet", "mac": "52:54:00:79:00:0b"},
+                    [ipa, gw, h1.address], kernel_initrd)
+        assert (lease(loga, ISOLATED), lease(logb, ISOLATED)) == (ipa, ipb)
+        marks = len(console(loga)), len(console(logb))  # both up: the pings from here count
+        packets = {
+            "ri1->ri2": guest_pinged(loga, ipb, after=marks[0]),
+            "ri2->ri1": guest_pinged(logb, ipa, after=marks[1]),
+            "ri1->kvm1": guest_pinged(loga, gw), "kvm1->ri1": host_pings(h1, ipa),
+            "ri2->kvm1-lan": guest_pinged(logb, h1.address),
+            "ri1->kvm2": guest_pinged(loga, h2.address), "kvm2->ri1": host_pings(h2, ipa),
+        }
+        # What the packets did: the guests see each other and the host at its virbr address
+        # (both ways), not at its LAN one (libvirt's DHCP gives them no gateway), and nothing
+        # beyond kvm1 (libvirt rejects it on the bridge, kvm2's route through kvm1 or not).
+        assert packets == {"ri1->ri2": True, "ri2->ri1": True,
+                           "ri1->kvm1": True, "kvm1->ri1": True, "ri2->kvm1-lan": False,
+                           "ri1->kvm2": False, "kvm2->ri1": False}, packets
+        refresh(admin_api, kvm1)
+        ri1 = Domain.objects.get(host=kvm1, name="ri1")
+        ri2 = Domain.objects.get(host=kvm1, name="ri2")
+        answer = ask(admin_api, ri1, f"vm:{kvm1.pk}:{ri2.uuid}")
+        assert answer["verdict"] == "reachable" and not answer["causes"], answer
+        answer = ask(admin_api, ri1, gw)
+        assert answer["verdict"] == "reachable" and not answer["causes"], answer
+        answer = ask(admin_api, ri2, h1.address)
+        assert (answer["forward"], answer["backward"]) == (False, True), answer
+        assert codes(answer) == {"isolated"} and "no default gateway" in answer["causes"][0]["text"]
+        answer = ask(admin_api, ri1, "kvm2")
+        assert answer["verdict"] == "unreachable" and codes(answer) == {"isolated"}, answer
+        assert {c["direction"] for c in answer["causes"]} == {"a-to-b", "b-to-a"}, answer
     finally:
-        for lab, name in ((h1, "rg1"), (h2, "rg2"), (h1, "rg3")):
+        for lab, name in ((h1, "rg1"), (h2, "rg2"), (h1, "rg3"), (h1, "ri1"), (h1, "ri2")):
             lab_run(lab, "virsh", "destroy", name, check=False)
             lab_run(lab, "virsh", "undefine", name, check=False)
         lab_run(h1, "virsh", "net-destroy", "rnet", check=False)
         lab_run(h1, "virsh", "net-undefine", "rnet", check=False)
         lab_run(h2, "ip", "route", "del", str(ROUTED), check=False)
+        lab_run(h1, "virsh", "net-destroy", "inet", check=False)
+        lab_run(h1, "virsh", "net-undefine", "inet", check=False)
+        lab_run(h2, "ip", "route", "del", str(ISOLATED), check=False)
         lab_run(h2, "ip", "link", "del", "br0", check=False)  # lab_reset puts eth0 back
