@@ -9,6 +9,6 @@ class ReachabilityConfig(AppConfig):
     def ready(self):
         from hosts.operations import SYNC_EXTENSIONS
 
-        from . import operations, services  # noqa: F401 - registers the probe handler
+        from . import operations  # registers the probe handler
 
-        SYNC_EXTENSIONS.append(services.read_ip_forwarding)
+        SYNC_EXTENSIONS.append(operations.read_ip_forwarding)

@@ -1,4 +1,5 @@
-"""The worker side of active probes: send each planned probe, store what came back."""
+"""The worker side: send each planned active probe and store what came back; read whether a
+host routes IPv4 (part of every host sync)."""
 
 from hosts import services as host_services
 from hosts.models import Host
@@ -50,3 +51,15 @@ def probe(op):
         row.results = row.results + [{**spec, **result}]
         row.save(update_fields=["results"])
         ops.report(op, _line(row.results[-1]), progress=5 + 90 * (i + 1) // max(total, 1))
+
+
+def read_ip_forwarding(host):
+    """Part of every host sync (hosts.operations.SYNC_EXTENSIONS): whether the host routes IPv4,
+    kept in its capabilities for the analysis (until a sync records it, it is an assumption)."""
+    from hosts.models import Host
+    from kvmweb.virt.netlink import read_ip_forwarding as read
+
+    forwarding = read(host.target())
+    caps = dict(Host.objects.filter(pk=host.pk).values_list("capabilities", flat=True).first() or {})
+    caps["ip_forward"] = forwarding
+    Host.objects.filter(pk=host.pk).update(capabilities=caps)

@@ -19,18 +19,6 @@ from .models import Probe
 from .places import Index, nic_end
 
 
-def read_ip_forwarding(host):
-    """Part of every host sync (hosts.operations.SYNC_EXTENSIONS): whether the host routes IPv4,
-    kept in its capabilities for the analysis (until a sync records it, it is an assumption)."""
-    from hosts.models import Host
-    from kvmweb.virt.netlink import read_ip_forwarding as read
-
-    forwarding = read(host.target())
-    caps = dict(Host.objects.filter(pk=host.pk).values_list("capabilities", flat=True).first() or {})
-    caps["ip_forward"] = forwarding
-    Host.objects.filter(pk=host.pk).update(capabilities=caps)
-
-
 class NotFound(Exception):
     """An end that does not exist, or that the user may not see (the same answer for both)."""
 
