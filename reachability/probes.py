@@ -76,8 +76,15 @@ def _said(result):
 
 
 def compare(probe):
-    """Sentences that set the packets beside the analysis: agreement, or a plain statement of
-    each disagreement (and a guest that does not answer ARP on its bridge). ``probe``: a Probe (or the like)."""
+    """Sentences that set the packets beside the analysis: agreement first, then a plain
+    statement of each disagreement (and a guest that does not answer ARP on its bridge).
+    ``probe``: a Probe (or the like)."""
+    agreement, disagreements = compare_parts(probe)
+    return ([agreement] if agreement else []) + disagreements
+
+
+def compare_parts(probe):
+    """(the agreement sentence or None, the disagreement sentences) of ``compare``."""
     lines, agree = [], []
     labels = {C.FORWARD: (probe.source_label, probe.destination_label),
               C.BACKWARD: (probe.destination_label, probe.source_label)}
@@ -104,6 +111,5 @@ def compare(probe):
         if r["direction"] == PRESENCE and _got(r) is False:
             lines.append(f"No answer to ARP on {r['iface']}: {r['about']} is not there (down, not yet up, or another address); "
                          "pings to it prove nothing about the network.")
-    if agree:
-        lines.insert(0, f"The packets agree with the analysis ({', '.join(agree)}).")
-    return lines
+    agreement = f"The packets agree with the analysis ({', '.join(agree)})." if agree else None
+    return agreement, lines

@@ -179,7 +179,7 @@ def ask(user, source="", destination="", source_vm=None, destination_vm=None):
     answer["probes"] = list(visible_probes(user).filter(source=a.id, destination=b.id)
                             .select_related("operation", "user")[:3])
     for row in answer["probes"]:
-        row.comparison = probes.compare(row)
+        row.agreement, row.disagreements = probes.compare_parts(row)
         row.pending = [p["title"] for p in row.planned[len(row.results):]]
     answer["can_probe"] = bool(probes.plan(ix, a, b))
     answer["may_probe"] = answer["can_probe"] and may_probe(user, a)
