@@ -7,20 +7,16 @@ in place — in the running VM when it runs (the version compared is the live on
 config. Each step looks at the host first, so running it twice is safe.
 """
 
-import time
 
 from lxml import etree
 
 from hosts import operations as host_operations
-from hosts import services as host_services
 from kvmweb.definitions import definition
-from kvmweb.virt import connection, domains
-from kvmweb.virt.domains import CONFIG, LIVE
+from kvmweb.virt import domains
+from kvmweb.virt.domains import CONFIG, LIVE, UNPLUG_TIMEOUT
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.xml import safe_parse
 from operations import services as ops
-
-UNPLUG_TIMEOUT = 20
 
 
 def _nics(xml):
@@ -34,19 +30,9 @@ def _text(el):
     return etree.tostring(el, encoding="unicode")
 
 
-def _wait_unplugged(dom, mac, inactive):
-    deadline = time.monotonic() + UNPLUG_TIMEOUT
-    while time.monotonic() < deadline:
-        if mac not in _nics(domains.xml(dom, inactive=inactive)):
-            return True
-        time.sleep(0.5)
-    return False
-
-
 @ops.handler("drift.reapply", plumbing=True)
 def reapply_domain(op):
-    host_services.configure_virt()
-    dom = domains.lookup(connection.get_connection(op.host.target()), op.params["uuid"])
+    dom = domains.lookup(host_operations.libvirt_connection(op.host), op.params["uuid"])
     active = domains.is_active(dom)
     flags, where = (LIVE, "the running VM") if active else (CONFIG, "the VM's config")
     before = domains.xml(dom, inactive=not active)
@@ -55,7 +41,7 @@ def reapply_domain(op):
     for mac in [m for m in have if m not in wanted]:
         ops.report(op, f"detaching NIC {mac} (not in kvmweb's version)", progress=30)
         domains.detach(dom, _text(have[mac]), flags)
-        if not _wait_unplugged(dom, mac, inactive=not active):
+        if not domains.wait_nic_released(dom, mac, inactive=not active):
             raise VirtError(f"the guest did not release NIC {mac} within {UNPLUG_TIMEOUT} s "
                             "(no ACPI PCI hotplug in the guest?); shut it down and re-apply",
                             retryable=False)

@@ -26,13 +26,13 @@ from kvmweb.definitions import definition, unified_diff, version_of
 from kvmweb.virt.xml import XMLError, safe_parse
 from networks.models import Network
 from operations.models import Operation
+from operations.versions import BUSY
 from vms.models import Domain
 
 from . import choices
 from .models import Baseline, Drift
 
 log = logging.getLogger(__name__)
-BUSY = (Operation.Status.QUEUED, Operation.Status.RUNNING)
 
 
 @dataclass

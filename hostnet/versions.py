@@ -36,15 +36,19 @@ def _key(host, version):
     return f"kvmweb:hostnet:state:host{host.pk}:{version}"
 
 
-def current_version(host):
-    """The version of the host's interfaces now (and remember that state for a diff later)."""
-    text = state_text(host)
+def _remember(host, text):
+    """The version of this state of the host's interfaces, kept a while for a diff later."""
     version = version_of(text)
     try:
         client().set(_key(host, version), text, ex=KEEP_SECONDS)
     except Exception:  # noqa: BLE001 - without Redis a refusal only lacks its diff
         pass
     return version
+
+
+def current_version(host):
+    """The version of the host's interfaces now (and remember that state for a diff later)."""
+    return _remember(host, state_text(host))
 
 
 def conflict(host, seen_version, target):
@@ -61,7 +65,7 @@ def conflict(host, seen_version, target):
     except Exception:  # noqa: BLE001
         base = None
     diff = unified_diff(base.decode(), text) if base else ""
-    body = shared.refusal(f"the interfaces of {host.name}", current_version(host), seen_version,
+    body = shared.refusal(f"the interfaces of {host.name}", _remember(host, text), seen_version,
                           diff, pending)
     body["replan_page"] = reverse("hostnet:host", args=[host.pk])
     return body

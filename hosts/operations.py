@@ -29,6 +29,12 @@ from .services import configure_virt, set_status, store_inventory
 SYNC_EXTENSIONS = []
 
 
+def libvirt_connection(host):
+    """The host's shared libvirt connection (qemu+ssh through the pinned key), for handlers."""
+    configure_virt()
+    return connection.get_connection(host.target())
+
+
 def _status_for(error):
     if error.code == VirtError.HOST_KEY_CHANGED:
         return Host.Status.HOST_KEY_CHANGED

@@ -61,3 +61,10 @@ def sub_object(queryset, value):
     if not str(value).isdigit() or int(value) > MAX_ID:
         raise Http404
     return get_object_or_404(queryset, pk=int(value))
+
+
+def json_object(request):
+    """The request's body, which must be a JSON object (a list or a string is a 400)."""
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["send a JSON object"]})
+    return request.data

@@ -17,9 +17,7 @@ def diff(before_xml, after_xml):
 
 
 def _definition(xml):
-    doc = Network.from_xml(xml)
-    doc.root.attrib.pop("connections", None)  # guests plugging in is not a change
-    return doc
+    return Network.from_xml(network_definition(xml))  # guests plugging in is not a change
 
 
 def _live_items(doc):

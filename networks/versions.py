@@ -27,8 +27,8 @@ def pending_edit(network):
     return shared.pending_edit(network.host_id, network.target, EDITS)
 
 
-def current_xml(network):
-    pending = pending_edit(network)
+def current_xml(network, pending=None):
+    pending = pending or pending_edit(network)
     return pending.params["xml"] if pending else network.xml
 
 
@@ -40,9 +40,9 @@ def conflict(network, seen_version=None):
     """None when an edit planned against ``seen_version`` (default: the read model's) may go
     ahead; otherwise the 409 body: detail, the current version, the one seen, the diff."""
     seen = seen_version or version_of(network.xml)
-    current = current_xml(network)
-    now = version_of(current)
     pending = pending_edit(network)
+    current = current_xml(network, pending)
+    now = version_of(current)
     # An edit is planned on the read model; while another edit is queued or running, the read
     # model is not what the host will have, so any edit planned now would be planned wrong.
     if seen == now and not pending:

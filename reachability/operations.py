@@ -1,9 +1,9 @@
 """The worker side: send each planned active probe and store what came back; read whether a
 host routes IPv4 (part of every host sync)."""
 
-from hosts import services as host_services
+from hosts import operations as host_operations
 from hosts.models import Host
-from kvmweb.virt import connection, domains
+from kvmweb.virt import domains
 from kvmweb.virt import probes as virt_probes
 from kvmweb.virt.errors import VirtError
 from operations import services as ops
@@ -21,8 +21,7 @@ def _send(spec):
         return virt_probes.from_host(target, "ping", spec["to"], spec.get("iface", ""))
     if spec["kind"] == "host-arping":
         return virt_probes.from_host(target, "arping", spec["to"], spec["iface"])
-    host_services.configure_virt()
-    dom = domains.lookup(connection.get_connection(target), spec["vm"])
+    dom = domains.lookup(host_operations.libvirt_connection(host), spec["vm"])
     return virt_probes.from_guest(dom, spec["to"])
 
 
@@ -56,7 +55,6 @@ def probe(op):
 def read_ip_forwarding(host):
     """Part of every host sync (hosts.operations.SYNC_EXTENSIONS): whether the host routes IPv4,
     kept in its capabilities for the analysis (until a sync records it, it is an assumption)."""
-    from hosts.models import Host
     from kvmweb.virt.netlink import read_ip_forwarding as read
 
     forwarding = read(host.target())

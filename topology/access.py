@@ -23,33 +23,30 @@ def can_view_host_part(user, host_pk):
     return can_view_host(user, host_pk)
 
 
-def hidden_objects(user, host_ids):
-    """(network pks, VM pks) on these hosts that the user may not see; None when they see all."""
+def hidden_rows(user, host_ids):
+    """([(network pk, host pk)], [(VM pk, host pk)]) on these hosts that the user may not see;
+    None when they see all. The hosts named there are those whose published parts (which show
+    everything) may not be served to this user as they are."""
     if is_admin(user):
         return None
     from networks.models import Network
     from vms.models import Domain
 
     nets = Network.objects.filter(host_id__in=host_ids).exclude(
-        pk__in=visible_networks(user).values("pk")).values_list("pk", flat=True)
+        pk__in=visible_networks(user).values("pk")).values_list("pk", "host_id")
     vms = Domain.objects.filter(host_id__in=host_ids).exclude(
-        pk__in=visible_vms(user).values("pk")).values_list("pk", flat=True)
-    return set(nets), set(vms)
+        pk__in=visible_vms(user).values("pk")).values_list("pk", "host_id")
+    return list(nets), list(vms)
 
 
-def hosts_with_hidden(user, host_ids):
-    """Of these hosts, those with a network or VM the user may not see: their published parts
-    (which show everything) may not be served to this user as they are."""
-    if is_admin(user):
-        return set()
-    from networks.models import Network
-    from vms.models import Domain
+def hidden_pks(rows):
+    """(network pks, VM pks) of ``hidden_rows``; None when nothing is hidden from the user."""
+    return None if rows is None else ({pk for pk, _ in rows[0]}, {pk for pk, _ in rows[1]})
 
-    nets = Network.objects.filter(host_id__in=host_ids).exclude(
-        pk__in=visible_networks(user).values("pk")).values_list("host_id", flat=True)
-    vms = Domain.objects.filter(host_id__in=host_ids).exclude(
-        pk__in=visible_vms(user).values("pk")).values_list("host_id", flat=True)
-    return set(nets) | set(vms)
+
+def hidden_objects(user, host_ids):
+    """(network pks, VM pks) on these hosts that the user may not see; None when they see all."""
+    return hidden_pks(hidden_rows(user, host_ids))
 
 
 def pushes_deltas(user):

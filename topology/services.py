@@ -107,11 +107,16 @@ def refresh(host_pk):
     return publish(host_pk, part)
 
 
+def _build_and_publish(host_ids):
+    """(the graph of these hosts from the database (one load), {host pk: published version})."""
+    whole = graph.build(load(host_ids), group_over())
+    return whole, {pk: publish(pk, graph.host_part(whole, pk)) for pk in sorted(host_ids)
+                   if f"host:{pk}" in whole.nodes}
+
+
 def refresh_many(host_ids):
     """Compute the parts of several hosts from the database (one load) and publish them."""
-    whole = graph.build(load(host_ids), group_over())
-    return {pk: publish(pk, graph.host_part(whole, pk)) for pk in sorted(host_ids)
-            if f"host:{pk}" in whole.nodes}
+    return _build_and_publish(host_ids)[1]
 
 
 # host pk -> (version, fragment): this process's copy of the fragments it last read
@@ -174,9 +179,7 @@ def current(host_ids, focus=graph.ALL, hidden=None):
     host_ids = set(host_ids)
     if focus.host is not None:
         host_ids &= {focus.host}
-    whole = graph.build(load(host_ids), group_over())
-    versions = {pk: publish(pk, graph.host_part(whole, pk)) for pk in sorted(host_ids)
-                if f"host:{pk}" in whole.nodes}
+    whole, versions = _build_and_publish(host_ids)
     if hidden:
         whole = graph.without(whole, *hidden)
     return graph.select(whole, focus), versions
@@ -201,10 +204,11 @@ def published_view(user, focus=graph.ALL):
     host_ids = set(access.topology_hosts(user))
     if focus.host is not None:
         host_ids &= {focus.host}
-    partial = access.hosts_with_hidden(user, host_ids)
+    rows = access.hidden_rows(user, host_ids)
+    partial = {host for _, host in rows[0] + rows[1]} if rows else set()
     found = fragments(host_ids - partial)
     if partial:
-        g, versions = current(partial, graph.ALL, access.hidden_objects(user, partial))
+        g, versions = current(partial, graph.ALL, access.hidden_pks(rows))
         found.update({pk: (v, serialize(graph.host_part(g, pk))) for pk, v in versions.items()})
     return found
 

@@ -13,8 +13,8 @@ from hosts import operations as host_operations
 from hosts import services as host_services
 from hosts import signals
 from kvmweb import events
-from kvmweb.virt import connection, domains, inventory
-from kvmweb.virt.domains import CONFIG, LIVE
+from kvmweb.virt import domains, inventory
+from kvmweb.virt.domains import CONFIG, LIVE, UNPLUG_TIMEOUT
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops
@@ -23,12 +23,10 @@ from . import builder, services
 from .models import Domain, GuestAddress, StoragePool, Volume
 
 log = logging.getLogger(__name__)
-UNPLUG_TIMEOUT = 20
 
 
 def _conn(host):
-    host_services.configure_virt()
-    return connection.get_connection(host.target())
+    return host_operations.libvirt_connection(host)
 
 
 def _dom(op):
@@ -288,15 +286,6 @@ def _find(dom, mac, inactive):
     return doc.find_interface(mac)
 
 
-def _wait_unplugged(dom, mac):
-    deadline = time.monotonic() + UNPLUG_TIMEOUT
-    while time.monotonic() < deadline:
-        if _find(dom, mac, inactive=False) is None:
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def _persistent(dom):
     return bool(dom.isPersistent())
 
@@ -338,7 +327,7 @@ def remove(op):
         in_config = _persistent(dom) and _find(dom, mac, inactive=True) is not None
         domains.detach(dom, nic.get_xml(), LIVE | (CONFIG if in_config else 0))
         ops.report(op, f"asked the guest to release NIC {mac} (PCI hot-unplug)", progress=40)
-        if _wait_unplugged(dom, mac):
+        if domains.wait_nic_released(dom, mac):
             message = f"NIC {mac} removed from the running VM and from its config"
         else:
             message = (f"the guest has not released NIC {mac} after {UNPLUG_TIMEOUT} s (no ACPI "
@@ -361,7 +350,7 @@ def _replug(op, dom, old_mac, new_iface, reason):
                progress=40)
     old = _find(dom, old_mac, inactive=False)
     domains.detach(dom, old.get_xml(), LIVE)
-    if not _wait_unplugged(dom, old_mac):
+    if not domains.wait_nic_released(dom, old_mac):
         raise VirtError(f"the guest did not release NIC {old_mac} within {UNPLUG_TIMEOUT} s, so "
                         "it cannot be replaced live; shut the VM down and change it then",
                         retryable=False)

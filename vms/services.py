@@ -15,6 +15,7 @@ from operations import services as ops
 from teams.quotas import over_quota
 
 from . import access, validation, versions
+from .versions import target as _target  # one target for the locks and the versions
 from .choices import ACTIONS_BY_STATE, VM_ACTIONS
 from .models import DomainInterface, Volume
 
@@ -41,10 +42,6 @@ def _clean_nic(nic):
     if nic.get("mac"):
         nic["mac"] = validation.normalize_mac(nic["mac"])
     return nic
-
-
-def _target(vm):
-    return f"domain:{vm.uuid}"
 
 
 def _require_quota(team, **adding):

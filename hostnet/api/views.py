@@ -54,19 +54,19 @@ class HostNetworkViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         params = dict(body.validated_data)
         force = params.pop("force")
-        self._version = params.pop("version", None)
+        version = params.pop("version", None)
         params = {k: v for k, v in params.items() if v not in (None, "")}
         try:
             plan = services.build_plan(host, self.host_action, params, force=force)
         except plans.PlanError as exc:
             raise ValidationError({k: [v] for k, v in exc.errors.items()}) from exc
-        return host, params, force, plan
+        return host, params, force, plan, version
 
     def _change(self, request):
-        host, params, force, plan = self._plan(request)
+        host, params, force, plan, version = self._plan(request)
         with transaction.atomic():
             op = services.start(request.user, host, self.host_action, params, force=force,
-                                version=self._version)
+                                version=version)
         data = ChangeStartedSerializer(op, context=self.get_serializer_context()).data
         return Response({**data, "plan": plan}, status=status.HTTP_202_ACCEPTED)
 

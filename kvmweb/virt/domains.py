@@ -11,10 +11,12 @@ import libvirt
 
 from .connection import call
 from .inventory import DOMAIN_STATES
+from .xml import Domain as DomainXML
 from .xml import Pool, Volume
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+UNPLUG_TIMEOUT = 20  # seconds a guest gets to release a hot-unplugged NIC (ACPI PCI hotplug)
 
 
 # --------------------------------------------------------------------------- domains
@@ -100,6 +102,17 @@ def attach(dom, device_xml, flags):
 
 def detach(dom, device_xml, flags):
     call(dom.detachDeviceFlags, device_xml, flags)
+
+
+def wait_nic_released(dom, mac, inactive=False, timeout=UNPLUG_TIMEOUT):
+    """Whether the NIC with this MAC left the domain (its live XML, or its config) in time: a
+    detach only asks the guest, which lets the device go when it will (or never)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if DomainXML.from_xml(xml(dom, inactive=inactive)).find_interface(mac) is None:
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def update(dom, device_xml, flags):

@@ -16,7 +16,7 @@ import time
 
 import libvirt_qemu
 
-from . import hostnet, remote
+from . import domains, hostnet, remote
 from .connection import call
 from .errors import VirtError
 from .xml import safe_parse
@@ -89,7 +89,7 @@ def from_guest(dom, ip, count=COUNT, wait=WAIT):
     args = ["-c", str(count), "-W", str(wait), ip]
     shown = ["ping"] + args
     unavailable = None
-    if not has_agent_channel(call(dom.XMLDesc, 0)):
+    if not has_agent_channel(domains.xml(dom)):
         unavailable = ("guest agent not available: the VM has no qemu-guest-agent channel "
                        f"({AGENT_CHANNEL}), so kvmweb cannot run ping inside it")
     if unavailable is None:

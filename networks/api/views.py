@@ -5,7 +5,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from kvmweb import api_params
@@ -115,9 +114,7 @@ class NetworkViewSet(viewsets.ModelViewSet):
             api_params.bool_param(self.request, "confirm"))
 
     def _body(self):
-        if not isinstance(self.request.data, dict):
-            raise ValidationError({"non_field_errors": ["send a JSON object"]})
-        return self.request.data
+        return api_params.json_object(self.request)
 
     def _apply_edit(self, network, result, confirm, seen_version=None):
         refuse_edit(network.host_id, network.target)

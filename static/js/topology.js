@@ -177,7 +177,6 @@
       if (h.group === "nodes") groupOf(id); else { groupOf(h.data.source); groupOf(h.data.target); }
     });
     open.forEach(openGroup);
-    return open.size;
   }
   T.reveal = reveal;
   T.has = (id) => held.has(id) || inCy(id);

@@ -6,7 +6,6 @@ team's members; members read."""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from kvmweb import api_params
@@ -36,9 +35,7 @@ class TeamViewSet(viewsets.ModelViewSet):
             "memberships__user", "grants__host", "pools")
 
     def _body(self, serializer_class, team=None, **kwargs):
-        if not isinstance(self.request.data, dict):
-            raise ValidationError({"non_field_errors": ["send a JSON object"]})
-        body = serializer_class(data=self.request.data, context={**self.get_serializer_context(),
+        body = serializer_class(data=api_params.json_object(self.request), context={**self.get_serializer_context(),
                                                     "team": team}, **kwargs)
         body.is_valid(raise_exception=True)
         return body.validated_data
