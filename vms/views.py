@@ -208,7 +208,8 @@ def vm_create(request):
     if not host_pk:
         return render(request, "vms/create.html", {"hosts": hosts, "host": None})
     host = get_object_or_404(hosts, pk=host_pk)
-    form = VMCreateForm(request.POST or None, user=request.user)
+    form = VMCreateForm(request.POST or None, user=request.user,
+                        initial=services.form_initial(host))
     formset = NICFormSet(request.POST or None, prefix="nics")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         spec = dict(form.cleaned_data)
@@ -231,5 +232,6 @@ def vm_create(request):
     return render(request, "vms/create.html", {
         "hosts": hosts, "host": host, "form": form, "formset": formset,
         "sources": _sources(host, request.user), "pools": host.pools.all(),
+        "lab_boot": services.lab_boot(host),
         "volumes": Volume.objects.filter(pool__host=host),
     })
