@@ -202,7 +202,8 @@ def create(op):
     wanted = spec.get("domain_type") or "auto"
     types = (host.capabilities or {}).get("domain_types") or []
     domain_type = services.domain_type(host, wanted)
-    why = (f"{host} is set to {host.domain_type}" if wanted == "auto" and host.domain_type != "auto"
+    why = ("as asked" if wanted != "auto"
+           else f"{host} is set to {host.domain_type}" if host.domain_type != "auto"
            else f"host offers {', '.join(types) or 'nothing?'}")
     ops.report(op, f"domain type {domain_type} ({why})", progress=10)
     disk_path = _new_volume(op, conn, spec) if spec.get("disk") == "new" else None

@@ -1,5 +1,5 @@
 """A guest for everyone, in the lab: the tiny Linux as volumes of kvm1's lab-boot pool, booted
-by a team operator through kvmweb's API with the form's defaults (domain type from the host's
+by a team operator through the Create VM form as the page fills it in (domain type from the host's
 setting, the guest-agent channel); Debian's qemu-guest-agent in it answers libvirt
 (`virsh qemu-agent-command`), and kvmweb's in-guest probe pings through it and agrees with the
 verdict, the blocked direction included (kvm2's ping of the NAT guest does not come back).
@@ -7,6 +7,9 @@ One guest, booted once."""
 
 import ipaddress
 import json
+from urllib.parse import parse_qs, urlsplit
+
+import lxml.html
 
 import pytest
 from django.test import Client
@@ -14,7 +17,7 @@ from rest_framework.test import APIClient
 
 from kvmweb.lab import install_boot_pool, lab_exec
 from tests.conftest import LAB_PREFIX, add_lab_host, grant, lab_run, wait_for, wait_operation
-from tests.vms.conftest import domifaddr_lease, forget_domain, op_ok, refresh, tiny_linux  # noqa: F401
+from tests.vms.conftest import domifaddr_lease, forget_domain, refresh, tiny_linux  # noqa: F401
 from vms.models import Domain, GuestAddress
 
 pytestmark = [pytest.mark.lab, pytest.mark.django_db(transaction=True)]
@@ -26,7 +29,8 @@ NAME = "ga1"
 def agent_command(lab_host, command):
     """libvirt's own client asking the guest agent (None while it does not answer)."""
     proc = lab_exec(lab_host, ["virsh", "-c", "qemu:///system", "qemu-agent-command", NAME,
-                               json.dumps(command)], prefix=LAB_PREFIX, timeout=60)
+                               "--timeout", "10", json.dumps(command)], prefix=LAB_PREFIX,
+                    timeout=60)
     return json.loads(proc.stdout)["return"] if proc.returncode == 0 else None
 
 
@@ -63,17 +67,24 @@ def test_a_team_operator_boots_the_lab_guest_and_its_agent_proves_the_verdict(
     grant(operator, kvm2, "operator", "blue")  # the destination: a host the team sees
     page = Client()
     page.force_login(operator)
-    form = page.get(f"/vms/create/?host={kvm1.pk}").content.decode()
-    assert 'id="lab-boot-hint"' in form and '<option value="qemu" selected>' in form
+    html = page.get(f"/vms/create/?host={kvm1.pk}").content.decode()
+    assert 'id="lab-boot-hint"' in html and "<code>lab-boot/vmlinuz</code>" in html
     bob = APIClient()
     bob.force_authenticate(operator)
     try:
-        # What the form fills in, as the API takes it: no domain type, no channel option given.
-        op = op_ok(bob, bob.post("/api/vms/", {
-            "host": kvm1.pk, "name": NAME, "memory_mib": 128, "boot": "kernel",
-            "kernel": volumes["vmlinuz"], "initrd": volumes["initrd.img"],
-            "nics": [{"type": "network", "source": "default"}]}, format="json"), timeout=300)
-        assert f"domain type qemu ({kvm1.name} is set to qemu)" in op.log, op.log
+        # The newcomer's path: the form as the page fills it in (what a browser would submit),
+        # plus a name: nothing else typed.
+        form = lxml.html.fromstring(html).get_element_by_id("vm-create")
+        values = dict(form.form_values())
+        assert (values["boot"], values["kernel"], values["initrd"], values["domain_type"],
+                values["guest_agent"], values["nics-0-source"]) == (
+            "kernel", volumes["vmlinuz"], volumes["initrd.img"], "qemu", "on", "default")
+        response = page.post(f"/vms/create/?host={kvm1.pk}", {**values, "name": NAME})
+        assert response.status_code == 302, response.content.decode()[-3000:]
+        op = wait_operation(int(parse_qs(urlsplit(response["Location"]).query)["op"][0]),
+                            timeout=300)
+        assert op.status == "succeeded", (op.error, op.log)
+        assert "domain type qemu (as asked)" in op.log, op.log  # the form said qemu
         xml = lab_run(h1, "virsh", "dumpxml", NAME)
         assert xml.startswith("<domain type='qemu'") and "org.qemu.guest_agent.0" in xml
 
@@ -85,6 +96,7 @@ def test_a_team_operator_boots_the_lab_guest_and_its_agent_proves_the_verdict(
         vm = Domain.objects.get(host=kvm1, name=NAME)
         assert vm.owner.name == "blue"
         assert GuestAddress.objects.filter(host=kvm1, mac=mac, ip=ip, source="agent").exists()
+        assert ip in page.get(f"/vms/{vm.pk}/").content.decode()  # the lease, shown
 
         # A probe from inside the guest (guest-exec ping) to kvm2: the NAT guest gets out, so
         # its pings come back; kvm2's pings of the guest do not (NAT): the analysis's one-way.
@@ -104,5 +116,18 @@ def test_a_team_operator_boots_the_lab_guest_and_its_agent_proves_the_verdict(
         assert host["command"][-1] == ip and host["received"] == 0, host
         assert stored["verdict"] == "one-way", stored
         assert stored["comparison"][0].startswith("The packets agree with the analysis"), stored
+
+        # Through the API with no domain type (auto): the host's setting, not the kvm libvirt
+        # offers. Defined only (one booted guest is enough), without the agent channel.
+        response = bob.post("/api/vms/", {
+            "host": kvm1.pk, "name": f"{NAME}b", "memory_mib": 64, "boot": "kernel",
+            "kernel": volumes["vmlinuz"], "initrd": volumes["initrd.img"], "start": False,
+            "guest_agent": False}, format="json")
+        assert response.status_code == 202, response.content
+        op = wait_operation(response.json()["id"], timeout=180)
+        assert op.status == "succeeded" and f"domain type qemu ({kvm1.name} is set to qemu)" in op.log
+        xml = lab_run(h1, "virsh", "dumpxml", f"{NAME}b")
+        assert xml.startswith("<domain type='qemu'") and "guest_agent" not in xml
     finally:
         forget_domain(h1, NAME)
+        forget_domain(h1, f"{NAME}b")

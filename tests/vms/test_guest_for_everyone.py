@@ -105,12 +105,14 @@ def test_the_form_says_how_to_boot_the_lab_guest_and_fills_it_in(admin_user, hos
     assert f'value="{BOOT}/vmlinuz"' in page and f'value="{BOOT}/initrd.img"' in page
     assert '<option value="kernel" selected>' in page and '<option value="qemu" selected>' in page
     assert 'name="guest_agent"' in page and 'id="id_guest_agent" checked' in page
+    assert 'name="nics-0-source" value="default"' in page  # a name is all it still needs
 
 
 def test_no_hint_without_the_lab_pool(admin_user, host):
     page = _page(admin_user, host)
     assert 'id="lab-boot-hint"' not in page and "lab-boot/vmlinuz" not in page
     assert '<option value="network" selected>' in page and '<option value="auto" selected>' in page
+    assert 'name="nics-0-source" value="default"' not in page
 
 
 def test_a_team_operator_may_boot_the_lab_pools_volumes(user_api, plain_user, host, lab_pool):
