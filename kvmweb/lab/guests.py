@@ -68,7 +68,7 @@ ip link set lo up
 export PATH=/bin:/sbin
 if [ -x /usr/sbin/qemu-ga ]; then (
   i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt 600 ]; do  # a minute or more: a loaded TCG guest is slow to probe devices
     for p in /sys/class/virtio-ports/*; do
       [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
       mkdir -p /dev/virtio-ports /tmp/qga
@@ -146,7 +146,10 @@ def _apt_download(pkg: str, dest: Path) -> Path:
     if existing:
         return existing[-1]
     os.chmod(dest, 0o755)  # let apt's _apt user write, avoids the sandbox warning
-    run(["apt-get", "download", pkg], cwd=dest, timeout=600)
+    proc = run(["apt-get", "download", pkg], cwd=dest, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise LabError(f"apt-get download {pkg} failed (exit {proc.returncode}): "
+                       f"{(proc.stderr or proc.stdout).strip()}")
     found = sorted(dest.glob(f"{pkg}_*.deb"))
     if not found:
         raise LabError(f"apt-get download {pkg} produced no .deb in {dest}")
