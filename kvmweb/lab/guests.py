@@ -311,9 +311,11 @@ def _interface(devices, nic: dict):
 
 def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
                           ping=(), memory_mib: int = 128, domain_type: str = "qemu",
-                          console_log: str | None = None, shell: bool = False) -> str:
+                          console_log: str | None = None, shell: bool = False,
+                          agent: bool = False) -> str:
     """Domain XML booting the tiny Linux directly from kernel+initrd (``shell``: with a shell
-    on its serial console, see the module docstring)."""
+    on its serial console, see the module docstring; ``agent``: with the qemu-guest-agent
+    channel, so the agent in it answers ``virsh qemu-agent-command`` and in-guest probes)."""
     for target in ping:
         if not re.fullmatch(r"[0-9A-Za-z.:-]+", str(target)):
             raise ValueError(f"bad ping target {target!r}")
@@ -333,6 +335,9 @@ def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
     for nic in nics:
         _interface(devices, nic)
     _serial(devices, console_log)
+    if agent:
+        channel = _sub(devices, "channel", type="unix")
+        _sub(channel, "target", type="virtio", name="org.qemu.guest_agent.0")
     return _finish(dom)
 
 
