@@ -438,3 +438,30 @@ def test_a_vm_re_defined_while_kvmweb_changes_the_old_one_waits(synced_host):
         uuid="d2", xml=DOM.format(id="3", nics=nic()).replace("<uuid>d1</uuid>", "<uuid>d2</uuid>"))
     sync(synced_host)
     assert not Drift.objects.exists() and not Baseline.objects.filter(target="domain:d2").exists()
+
+
+def test_the_watchers_re_read_of_a_re_defined_vm_drops_the_old_row(synced_host, monkeypatch):
+    """The define event of a VM re-defined with a new UUID may be read before (or without) its
+    undefine event: the re-read keeps one row per name, the new UUID's (libvirt's test driver
+    has a VM "test"; kvmweb's row for it has an old UUID the host no longer has)."""
+    import libvirt
+
+    from hosts.reread import reread_domain
+    from teams.models import AuditEntry
+
+    # (The watcher's threads close their DB connections; here the test's transaction holds it.)
+    monkeypatch.setattr("hosts.reread.close_old_connections", lambda: None)
+    conn = libvirt.open("test:///default")
+    try:
+        new = conn.lookupByName("test").UUIDString()
+        old = "00000000-0000-4000-8000-0000000000aa"
+        Domain.objects.create(host=synced_host, name="test", uuid=old, state="running",
+                              xml=conn.lookupByName("test").XMLDesc().replace(new, old))
+        sync(synced_host)
+        reread_domain(synced_host, conn, "test", "watcher: domain event (defined) for test")
+    finally:
+        conn.close()
+    assert list(Domain.objects.filter(name="test").values_list("uuid", flat=True)) == [new]
+    assert not Drift.objects.exists()
+    assert AuditEntry.objects.get(action="domain.recreated").before == {"uuid": old}
+    assert not Baseline.objects.filter(target=f"domain:{old}").exists()
