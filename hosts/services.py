@@ -68,7 +68,14 @@ def _newer_read(model, read_at, **key):
 @transaction.atomic
 def store_network(host, rec, read_at=None):
     """One network and its leases as the host reported them (kvmweb.virt.inventory records)
-    at ``read_at`` (default: now, for a record read just before)."""
+    at ``read_at`` (default: now, for a record read just before).
+
+    The row is the name's: a network re-created under the same name with a new UUID (virsh
+    net-undefine + net-define, a lab restart) updates this row's uuid in place. Everything
+    that refers to a network does so by name: a VM's NIC (<source network=…>, which libvirt
+    plugs into the new network), HostGrant.networks, operation targets and their locks; the
+    team keeps it (its VMs are plugged into it by name, and only root on the host can
+    re-create it). The drift app tells the re-creation by the UUID (drift.services)."""
     read_at = read_at or timezone.now()
     newer = _newer_read(Network, read_at, host=host, name=rec["name"])
     if newer is not None:
@@ -86,7 +93,11 @@ def store_network(host, rec, read_at=None):
 @transaction.atomic
 def store_domain(host, rec, read_at=None):
     """One domain and its NICs as the host reported them (kvmweb.virt.inventory records) at
-    ``read_at`` (default: now), in one transaction (readers never see it without its NICs)."""
+    ``read_at`` (default: now), in one transaction (readers never see it without its NICs).
+
+    The row is the UUID's (operation targets, probes and consoles name VMs by UUID): a VM
+    re-defined under the same name with a new UUID is a new row, without the old one's team;
+    the old row goes with the read that finds its UUID gone (store_inventory, reread)."""
     read_at = read_at or timezone.now()
     newer = _newer_read(Domain, read_at, host=host, uuid=rec["uuid"])
     if newer is not None:

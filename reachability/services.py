@@ -16,7 +16,7 @@ from . import probes
 from .access import may_probe, question_scope, require_probe, visible_probes
 from .analysis import analyse, end_for
 from .models import Probe
-from .places import Index, nic_end
+from .places import Index, address_ends, nic_end
 
 
 class NotFound(Exception):
@@ -163,7 +163,9 @@ def elements(model, hops):
 def _question(user, source, destination, source_vm, destination_vm):
     model = user_model(user)
     ix = Index(model)
-    return model, ix, resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+    a, b = resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+    address_ends(ix, a, b)  # a host by name: the address the other end uses (probes ping it)
+    return model, ix, a, b
 
 
 def ask(user, source="", destination="", source_vm=None, destination_vm=None):
