@@ -165,7 +165,9 @@ def users(request):
     """Every user with their teams, and the form that makes one (administrators only: team
     admins add existing users to their team on its page)."""
     require_create_users(request.user)
-    form = UserCreateForm(request.POST or None)
+    team = request.GET.get("team", "")
+    form = UserCreateForm(request.POST or None,
+                          initial={"team": team} if team.isdigit() else None)
     created = password = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

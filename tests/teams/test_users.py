@@ -21,6 +21,10 @@ def signed_in(user):
 
 def test_an_administrator_creates_a_user_with_a_generated_password_and_a_team(world):
     staff = signed_in(world.users["staff"])
+    team_page = staff.get(f"/teams/{world.blue.pk}/").content.decode()
+    assert f'href="/teams/users/?team={world.blue.pk}"' in team_page
+    form = staff.get(f"/teams/users/?team={world.blue.pk}").content.decode()
+    assert f'<option value="{world.blue.pk}" selected>' in form
     response = staff.post("/teams/users/", {"username": "alice", "email": "alice@example.org",
                                             "password": "", "team": world.blue.pk,
                                             "role": "operator"})
