@@ -55,7 +55,8 @@ def test_the_box_holds_labels_not_graph_ids_and_the_path_reads_as_hops(world):
                         "virbr5 (bluenet on kvm1)", "network bluenet on kvm1", "eth0 on kvm1"]
     assert hops[-1] == "LAN 10.0.0.0/24" and not any("nic:" in h or "if:" in h for h in hops)
     # From a VM page (source_vm) too: the box then names the NIC, not the VM's id.
-    status, page = _page(world.users["viewer"], {"source_vm": world.bluevm.pk, "destination": "kvm1"})
+    status, page = _page(world.users["viewer"], {"source_vm": world.bluevm.pk,
+                                                 "destination": "kvm1"})
     assert _box(page) == {"source": BLUE_LABEL, "destination": "kvm1"}
     assert 'name="source_vm"' not in page.split('id="reach-box"')[1].split("</form>")[0]
 
@@ -65,7 +66,8 @@ def test_a_label_asked_again_names_the_same_end(world, api):
                                                       "destination": "10.0.0.50"}).json()
     by_label = api("viewer").get("/api/reachability/", {"source": BLUE_LABEL,
                                                          "destination": "10.0.0.50"}).json()
-    assert by_label["source"]["id"] == by_id["source"]["id"] == f"nic:{world.host.pk}:d1:52:54:00:00:00:01"
+    nic = f"nic:{world.host.pk}:d1:52:54:00:00:00:01"
+    assert by_label["source"]["id"] == by_id["source"]["id"] == nic
     assert by_label["source"]["form_label"] == BLUE_LABEL
     assert by_label["hops"] == [h["id"] for h in by_label["path"]]  # the ids stay, labels beside
     assert by_label["path"][2] == {"id": f"if:{world.host.pk}:virbr5",

@@ -20,7 +20,8 @@ def signed_in(user):
 
 def warnings_of(client, **params):
     response = client.get("/vms/nic-warnings/", params)
-    return response.status_code, (response.json()["warnings"] if response.status_code == 200 else None)
+    ok = response.status_code == 200
+    return response.status_code, (response.json()["warnings"] if ok else None)
 
 
 @pytest.mark.django_db
