@@ -1,7 +1,7 @@
 """VM pages. They read the database only; every change is an Operation (see vms.services)."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -200,6 +200,36 @@ def nic_remove(request, pk, mac):
     op = services.request_nic_remove(request.user, vm, nic, request.POST.get("version"))
     messages.info(request, f"Removing NIC {nic.mac}: operation #{op.pk}.")
     return redirect("vms:detail", pk=vm.pk)
+
+
+def _sees_network(user, host, name):
+    from networks.access import visible_networks
+
+    return visible_networks(user).filter(host=host, name=name).exists()
+
+
+def nic_warnings_view(request):
+    """The warnings (validation.nic_warnings: macvtap blind spot, NAT isolation, a moved NIC
+    keeping its old address) of the NIC a form is choosing, for the form to show while the user
+    chooses (static/js/vms.js); the same words the Create / Apply answer and the API's 202 carry.
+    ?host=PK&type=…&source=…, and vm=PK&mac=… on a NIC's own form. Reads the database only."""
+    def number(name):
+        value = request.GET.get(name, "")
+        if not value.isdigit() or len(value) > 12:
+            raise Http404(f"say which {name} (its id)")
+        return int(value)
+
+    host = get_object_or_404(visible_hosts(request.user), pk=number("host"))
+    old, running = None, False
+    if request.GET.get("vm"):
+        vm = get_object_or_404(visible_vms(request.user), pk=number("vm"), host=host)
+        old = vm.nics.filter(mac=normalize_mac(request.GET.get("mac", "")[:17])).first()
+        running = vm.state == "running"
+    nic = {"type": request.GET.get("type", "")[:16], "source": request.GET.get("source", "")[:64]}
+    found = nic_warnings(host, nic, old=old, running=running) if nic["source"].strip() else []
+    if nic["type"] == "network" and not _sees_network(request.user, host, nic["source"].strip()):
+        found = []  # say nothing of a network the user may not see (not even its kind)
+    return JsonResponse({"warnings": found})
 
 
 def vm_create(request):
