@@ -103,7 +103,7 @@ def store_domain(host, rec, read_at=None):
 
 
 _IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",
-                 "addresses", "stats")
+                 "link_netnsid", "addresses", "stats")
 _COUNTERS = {"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
              "rx_dropped", "tx_dropped"}
 
@@ -122,7 +122,7 @@ def store_interfaces(host, records, counters=False):
     existing = {row.name: row for row in host.interfaces.all()}
     changed = []
     for rec in records:
-        values = {k: rec[k] for k in _IFACE_FIELDS}
+        values = {k: rec.get(k) if k == "link_netnsid" else rec[k] for k in _IFACE_FIELDS}
         row = existing.pop(rec["name"], None)
         if row is None:
             changed.append(HostInterface.objects.create(host=host, name=rec["name"], **values))
