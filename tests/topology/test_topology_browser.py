@@ -32,16 +32,21 @@ def edge(seen, kind, source, target):
 @pytest.fixture
 def foreign_peer_index(lab_hosts):
     """Each lab host's eth0 is ``eth0@ifN``: a veth whose peer has index N in the machine's own
-    namespace. A dummy link given index N inside the lab host (when N is free there) is what a
-    lookup of N in the wrong namespace would find, so a wrong peer edge cannot hide."""
-    made = []
+    namespace. Where N is free inside the lab host, a veth is given that index (what a lookup
+    of N in the wrong namespace would find); on kvm1 it is pxe1's vnet0 already. At least one
+    host must have such a link, or the check below could not fail."""
+    made, trapped = [], 0
     for lab_host in lab_hosts:
         eth0 = json.loads(lab_run(lab_host, "ip", "-j", "link", "show", "eth0"))[0]
         assert "link_netnsid" in eth0, eth0  # ip itself says: the peer is in another namespace
         index = eth0["link_index"]
-        if index not in {link["ifindex"] for link in json.loads(lab_run(lab_host, "ip", "-j", "link"))}:
-            lab_run(lab_host, "ip", "link", "add", "name", "kvpeer", "index", str(index), "type", "dummy")
+        here = lambda: {link["ifindex"] for link in json.loads(lab_run(lab_host, "ip", "-j", "link"))}  # noqa: E731
+        if index not in here():
+            lab_run(lab_host, "ip", "link", "add", "name", "kvpeer", "index", str(index), "type",
+                    "veth", "peer", "name", "kvpeer1", check=False)
             made.append(lab_host)
+        trapped += index in here()
+    assert trapped, "no lab host has a link with its eth0's peer index"
     yield
     for lab_host in made:
         lab_run(lab_host, "ip", "link", "del", "kvpeer", check=False)
