@@ -97,9 +97,22 @@ def store_domain(host, rec, read_at=None):
                                          "autostart", "xml")},
                   "read_at": read_at},
     )
+    # NIC rows are re-created on every read; when a MAC is still there, it keeps when it last
+    # moved, or moved now if its network / bridge / device changed (vms.addresses relies on it).
+    before = {mac: (kind, source, moved_at) for mac, kind, source, moved_at in
+              dom.nics.values_list("mac", "type", "source", "moved_at")}
     dom.nics.all().delete()
-    DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    DomainInterface.objects.bulk_create(
+        DomainInterface(domain=dom, **nic, moved_at=_moved_at(before.get(nic["mac"]), nic, read_at))
+        for nic in rec["nics"])
     return dom
+
+
+def _moved_at(before, nic, read_at):
+    if before is None:
+        return None
+    kind, source, moved_at = before
+    return moved_at if (kind, source) == (nic["type"], nic["source"]) else read_at
 
 
 _IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",
