@@ -60,17 +60,18 @@ def store_neighbours(host, rows):
     return changed
 
 
-# Extension point: the vms app looks for the new address of a NIC that moved (unicast ARP on its
-# new segment) every SEARCH_SECONDS (func(host, target) -> True when something was found).
+# Extension point: the vms app looks for the new address of a NIC that moved (its guest agent,
+# unicast ARP on its new segment) every SEARCH_SECONDS (func(host, target, libvirt connection
+# or None) -> True when something was found).
 ADDRESS_SEARCHES = []
 SEARCH_SECONDS = 3.0
 
 
-def search_addresses(host, target):
+def search_addresses(host, target, conn):
     close_old_connections()
     found = False
     for handler in ADDRESS_SEARCHES:
-        found = handler(host, target) or found
+        found = handler(host, target, conn) or found
     if found:
         events.host_inventory(host)
         signals.announce(host.pk, "addresses")
@@ -132,7 +133,7 @@ class Poller(threading.Thread):
                         refresh_leases(self.host, conn)
                 if time.monotonic() >= next_search:  # cheap (one query) unless a NIC moved
                     next_search = time.monotonic() + SEARCH_SECONDS
-                    search_addresses(self.host, self.target)
+                    search_addresses(self.host, self.target, self.libvirt_conn())
             except VirtError as exc:
                 log.info("host %s: live read failed: %s", self.host, exc)
                 previous = None

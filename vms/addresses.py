@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.models import HostInterface
-from kvmweb.virt import netlink
 from kvmweb.virt.errors import VirtError
 from networks.models import Lease, Network
 
@@ -158,15 +158,15 @@ def for_vm(vm):
 
 @transaction.atomic
 def store_neighbours(host, rows, complete=True):
-    """Record the addresses of this host's bridged and macvtap guest NICs found in its
-    neighbour table (NAT/routed guests have leases). ``rows``: kvmweb.virt.netlink_remote
+    """Record the addresses of this host's guest NICs without leases (bridged, macvtap, on
+    bridge-mode networks) found in its neighbour table (NAT/routed guests have leases). ``rows``: kvmweb.virt.netlink_remote
     neighbours() rows. ``complete``: the rows are the whole table (the watcher's netlink
     batches, a sync), so entries gone from it are dropped; otherwise (a search's finds) they
     are added. A confirmation time never goes back for the same entry: a search's proof holds
     when the kernel's own entry is older. Returns True when what is shown changed (an entry
     flipping between REACHABLE and STALE changes nothing shown, most of the time)."""
-    macs = set(DomainInterface.objects.filter(domain__host=host).exclude(type="network")
-                                                                  .values_list("mac", flat=True))
+    macs = set(_without_leases(DomainInterface.objects.filter(domain__host=host))
+               .values_list("mac", flat=True))
     wanted = {(r["mac"], r["ip"]): r for r in rows if r["mac"] in macs}
     stored = {(a.mac, a.ip): a for a in GuestAddress.objects.filter(host=host, source="arp")}
     if not wanted and not stored:
@@ -205,44 +205,94 @@ def store_neighbours(host, rows, complete=True):
     return changed
 
 
-def store_agent_addresses(host, rows):
-    """A sync's agent read (virsh domifaddr --source agent) replaces the host's agent rows;
-    ``confirmed`` is the time of the read (the guest said so just now)."""
+def store_agent_addresses(host, rows, macs=None):
+    """An agent read (virsh domifaddr --source agent) replaces the host's agent rows (only those
+    of ``macs`` when given: a search); ``confirmed`` is the time of the read (the guest said so
+    just now)."""
     now = timezone.now()
+    rows = [r for r in rows if macs is None or r["mac"] in macs]
     with transaction.atomic():
-        GuestAddress.objects.filter(host=host, source="agent").delete()
+        old = GuestAddress.objects.filter(host=host, source="agent")
+        (old if macs is None else old.filter(mac__in=macs)).delete()
         GuestAddress.objects.bulk_create(GuestAddress(host=host, source="agent", confirmed=now, **r)
                                          for r in rows)
 
 
+def _without_leases(nics):
+    """The NICs whose addresses libvirt's DHCP does not tell: on a bridge or device, or on a
+    libvirt network that is a host bridge or macvtap (NAT, routed, open and isolated networks
+    have leases)."""
+    leased = Network.objects.filter(host_id=OuterRef("domain__host_id"), name=OuterRef("source"),
+                                    kind__in=_OWN_SUBNETS)
+    return nics.exclude(Q(type="network") & Exists(leased))
+
+
 def moved_without_address(host):
     """NICs of the host's running VMs that moved within SEARCH_WINDOW and have no address
-    learnt since from the agent or the neighbour table, with where to look: [(mac, Place)].
-    Macvtap NICs are left out: their host cannot talk to them (the macvtap blind spot)."""
+    shown since, with where to look: [(mac, Place)]. NICs with leases wait for them (the lease
+    refresh); macvtap NICs are left out: their host cannot talk to them (the blind spot)."""
     since = timezone.now() - SEARCH_WINDOW
-    pairs = {(host.pk, mac) for mac in DomainInterface.objects.filter(
+    pairs = {(host.pk, mac) for mac in _without_leases(DomainInterface.objects.filter(
         domain__host=host, domain__state="running", moved_at__gte=since).exclude(
-        type="direct").values_list("mac", flat=True)}
+        type="direct")).values_list("mac", flat=True)}
     if not pairs:
         return []
     where = places(pairs)
     shown = addresses_by_mac(pairs)
-    return [(mac, where[(h, mac)]) for h, mac in sorted(pairs) if (h, mac) in where
-            and where[(h, mac)].dev and where[(h, mac)].subnets
-            and not [a for a in shown.get((h, mac), []) if a["source"] != "lease"]]
+    return [(mac, where[(h, mac)]) for h, mac in sorted(pairs)
+            if (h, mac) in where and not shown.get((h, mac))]
 
 
-def search_moved(host, target):
+# The agent of a guest with the channel but no agent running makes libvirt wait for its reply:
+# ask each VM's agent at most every AGENT_EVERY seconds. {(host pk, domain uuid): monotonic}
+AGENT_EVERY = 10.0
+_agent_asked = {}
+
+
+def _ask_agents(host, conn, pending):
+    """Fresh agent addresses of the VMs whose NICs are ``pending`` (those with the agent
+    channel). Returns True when one of them is now shown."""
+    import time
+
+    from kvmweb.virt import domains, probes
+
+    rows_by_vm = {}
+    for dom_row in {n.domain for n in DomainInterface.objects.filter(
+            domain__host=host, mac__in=[m for m, _ in pending]).select_related("domain")}:
+        key = (host.pk, dom_row.uuid)
+        if time.monotonic() < _agent_asked.get(key, 0) or not probes.has_agent_channel(dom_row.xml):
+            continue
+        _agent_asked[key] = time.monotonic() + AGENT_EVERY
+        try:
+            rows_by_vm[dom_row] = domains.interface_addresses(domains.lookup(conn, dom_row.uuid),
+                                                              "agent")
+        except VirtError:
+            continue
+    macs = {mac for mac, _ in pending}
+    for rows in rows_by_vm.values():
+        if any(r["mac"] in macs for r in rows):
+            store_agent_addresses(host, rows, macs=macs & {r["mac"] for r in rows})
+    shown = addresses_by_mac({(host.pk, mac) for mac in macs})
+    return any(a["source"] == "agent" for found in shown.values() for a in found)
+
+
+def search_moved(host, target, conn=None):
     """Run by the watcher every few seconds for each host it holds: for each NIC that moved and
-    has no new address yet, a unicast ARP search for its MAC on its new segment
-    (kvmweb.virt.netlink.find_by_mac); what answers is stored as a neighbour entry confirmed
-    now. Returns True when an address was found."""
-    found_any = False
-    for mac, place in moved_without_address(host):
+    has no new address yet, its guest agent (when the VM has the channel and ``conn``, the
+    watcher's libvirt connection, is up) and a unicast ARP search for its MAC on its new
+    segment (kvmweb.virt.netlink.find_by_mac); what answers is stored (a neighbour entry
+    confirmed now). Returns True when an address was found."""
+    pending = moved_without_address(host)
+    found_any = bool(pending and conn is not None and _ask_agents(host, conn, pending))
+    if found_any:
+        pending = moved_without_address(host)
+    from kvmweb.virt import netlink
+
+    for mac, place in pending:
         subnets = [s for s in place.subnets if ipaddress.ip_network(s).version == 4
                    and ipaddress.ip_network(s).num_addresses <= 1024]
-        if not subnets:
-            continue
+        if not place.dev or not subnets:
+            continue  # nowhere the host could ask from
         try:
             rows = netlink.find_by_mac(target, place.dev, mac, subnets)
         except (VirtError, ValueError) as exc:

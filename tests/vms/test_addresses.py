@@ -192,3 +192,18 @@ def test_the_rule_for_agent_and_neighbour_addresses(source, ip, dev, state, conf
                         confirmed=moved_at + timedelta(seconds=confirmed))
     assert addresses.address_counts(addr, place, now) is shown
     assert addresses.lease_counts("default", None, place, now) is False  # left the network
+
+
+def test_a_nic_on_a_bridge_mode_network_gets_neighbour_addresses_a_nat_nic_its_lease(world):
+    host, vm, nic = world
+    Network.objects.create(host=host, name="lan", uuid="u2", xml="<network/>", active=True,
+                           kind="bridge", bridge="br0")
+    on_lan = DomainInterface.objects.create(domain=vm, mac="52:54:00:aa:00:03", type="network",
+                                            source="lan", target="vnet2")
+    rows = [{"mac": MAC, "ip": "192.168.122.50", "dev": "virbr0", "family": "ipv4",
+             "state": "reachable", "confirmed_ago": 0},
+            {"mac": on_lan.mac, "ip": "10.77.0.131", "dev": "br0", "family": "ipv4",
+             "state": "reachable", "confirmed_ago": 0}]
+    assert addresses.store_neighbours(host, rows) is True
+    assert list(GuestAddress.objects.values_list("mac", "ip")) == [(on_lan.mac, "10.77.0.131")]
+    assert addresses.for_vm(vm)[(host.pk, on_lan.mac)][0]["ip"] == "10.77.0.131"
