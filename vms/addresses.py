@@ -179,7 +179,7 @@ def store_neighbours(host, rows, complete=True):
         return place is not None and address_counts(addr, place, now)
 
     changed = False
-    new = []
+    new, touched = [], []
     for key, row in wanted.items():
         ago = row.get("confirmed_ago")
         when = None if ago is None else now - timedelta(seconds=ago)
@@ -191,14 +191,20 @@ def store_neighbours(host, rows, complete=True):
             new.append(addr)
             changed |= shown(addr)
             continue
-        was = shown(addr)
+        was, before = shown(addr), (addr.dev, addr.state, addr.confirmed, addr.seen)
         if addr.confirmed and (when is None or addr.confirmed > when):
             when = addr.confirmed
-        addr.dev, addr.state, addr.confirmed, addr.seen = \
-            row.get("dev", ""), row.get("state", ""), when, now
+        addr.dev, addr.state, addr.confirmed = row.get("dev", ""), row.get("state", ""), when
         changed |= was != shown(addr)
-        addr.save(update_fields=["dev", "state", "confirmed", "seen"])
+        # Written when it says something new (a busy table sends a batch per change), or to
+        # renew ``seen`` now and then.
+        moved_on = (before[2] is None) != (when is None) or (
+            when is not None and abs((when - before[2]).total_seconds()) > 1)
+        if before[:2] != (addr.dev, addr.state) or moved_on or before[3] < now - timedelta(minutes=1):
+            addr.seen = now
+            touched.append(addr)
     GuestAddress.objects.bulk_create(new)
+    GuestAddress.objects.bulk_update(touched, ["dev", "state", "confirmed", "seen"])
     gone = [a for key, a in stored.items() if key not in wanted] if complete else []
     changed |= any(shown(a) for a in gone)
     GuestAddress.objects.filter(pk__in=[a.pk for a in gone]).delete()
