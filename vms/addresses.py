@@ -16,6 +16,7 @@ watcher sends on the new segment for a while (:func:`search_moved`).
 
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -249,6 +250,9 @@ def moved_without_address(host):
             if (h, mac) in where and not shown.get((h, mac))]
 
 
+SEARCH_SOON, SEARCH_LATER = timedelta(minutes=2), 15.0
+_searched = {}  # (host pk, mac) -> monotonic time before which it is not searched again
+
 # The agent of a guest with the channel but no agent running makes libvirt wait for its reply:
 # ask each VM's agent at most every AGENT_EVERY seconds. {(host pk, domain uuid): monotonic}
 AGENT_EVERY = 10.0
@@ -258,8 +262,6 @@ _agent_asked = {}
 def _ask_agents(host, conn, pending):
     """Fresh agent addresses of the VMs whose NICs are ``pending`` (those with the agent
     channel). Returns True when one of them is now shown."""
-    import time
-
     from kvmweb.virt import domains, probes
 
     rows_by_vm = {}
@@ -294,7 +296,14 @@ def search_moved(host, target, conn=None):
         pending = moved_without_address(host)
     from kvmweb.virt import netlink
 
+    now = time.monotonic()
     for mac, place in pending:
+        # Every call at first (the guest asks DHCP soon after a move, or after a link bounce),
+        # then every SEARCH_LATER seconds: a guest that keeps quiet is not asked 200 times.
+        if now < _searched.get((host.pk, mac), 0):
+            continue
+        if place.moved_at and timezone.now() - place.moved_at > SEARCH_SOON:
+            _searched[(host.pk, mac)] = now + SEARCH_LATER
         subnets = [s for s in place.subnets if ipaddress.ip_network(s).version == 4
                    and ipaddress.ip_network(s).num_addresses <= 1024]
         if not place.dev or not subnets:
