@@ -117,7 +117,10 @@ def places(pairs):
             subnets = list(network.subnets or [])
         else:
             subnets = _subnets_of(ifaces.get((host_id, dev), ("", []))[1])
-        found[(host_id, mac)] = Place(network=source if kind == "network" else None, dev=dev,
+        # On its network while its tap is on that network's bridge: a tap moved live to
+        # another bridge left the network before libvirt's XML (and our read of it) says so.
+        on_network = network is not None and (not network.bridge or dev == network.bridge)
+        found[(host_id, mac)] = Place(network=source if on_network else None, dev=dev,
                                       subnets=subnets, moved_at=moved_at)
     return found
 

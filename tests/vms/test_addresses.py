@@ -207,3 +207,11 @@ def test_a_nic_on_a_bridge_mode_network_gets_neighbour_addresses_a_nat_nic_its_l
     assert addresses.store_neighbours(host, rows) is True
     assert list(GuestAddress.objects.values_list("mac", "ip")) == [(on_lan.mac, "10.77.0.131")]
     assert addresses.for_vm(vm)[(host.pk, on_lan.mac)][0]["ip"] == "10.77.0.131"
+
+
+def test_a_tap_moved_live_to_another_bridge_has_left_its_network_before_the_xml_says_so(world):
+    host, vm, nic = world
+    HostInterface.objects.create(host=host, name="vnet0", kind="tun/tap", master="virbr0")
+    assert set(ips(vm)) == {"192.168.122.50"}
+    HostInterface.objects.filter(name="vnet0").update(master="kbr0")  # netlink saw the move
+    assert ips(vm) == {}
