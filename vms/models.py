@@ -110,8 +110,9 @@ class Volume(models.Model):
 
 
 class GuestAddress(models.Model):
-    """An address of a guest NIC that came from the guest agent or the host's ARP table
-    (virsh domifaddr --source agent|arp). DHCP leases live in networks.Lease."""
+    """An address of a guest NIC that came from the guest agent (virsh domifaddr --source
+    agent) or the host's neighbour table (netlink, as `ip -s neigh`). DHCP leases live in
+    networks.Lease. Which of them are shown: vms.addresses."""
 
     class Source(models.TextChoices):
         AGENT = "agent", "guest agent"
