@@ -108,13 +108,26 @@ def store_domain(host, rec, read_at=None):
                                          "autostart", "xml")},
                   "read_at": read_at},
     )
+    # NIC rows are re-created on every read; when a MAC is still there, it keeps when it last
+    # moved, or moved now if its network / bridge / device changed (vms.addresses relies on it).
+    before = {mac: (kind, source, moved_at) for mac, kind, source, moved_at in
+              dom.nics.values_list("mac", "type", "source", "moved_at")}
     dom.nics.all().delete()
-    DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    DomainInterface.objects.bulk_create(
+        DomainInterface(domain=dom, **nic, moved_at=_moved_at(before.get(nic["mac"]), nic, read_at))
+        for nic in rec["nics"])
     return dom
 
 
+def _moved_at(before, nic, read_at):
+    if before is None:
+        return None
+    kind, source, moved_at = before
+    return moved_at if (kind, source) == (nic["type"], nic["source"]) else read_at
+
+
 _IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",
-                 "addresses", "stats")
+                 "link_netnsid", "addresses", "stats")
 _COUNTERS = {"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
              "rx_dropped", "tx_dropped"}
 
@@ -133,7 +146,7 @@ def store_interfaces(host, records, counters=False):
     existing = {row.name: row for row in host.interfaces.all()}
     changed = []
     for rec in records:
-        values = {k: rec[k] for k in _IFACE_FIELDS}
+        values = {k: rec.get(k) if k == "link_netnsid" else rec[k] for k in _IFACE_FIELDS}
         row = existing.pop(rec["name"], None)
         if row is None:
             changed.append(HostInterface.objects.create(host=host, name=rec["name"], **values))

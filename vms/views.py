@@ -69,6 +69,12 @@ def vm_detail(request, pk, nic_form=None):
     prefilled = _prefill(request, "nic_")
     found = addresses.for_vm(vm)
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
+    # Each NIC's tap as the host's netlink stream last reported it: the row carries
+    # data-iface, so live.js shows `ip link set vnetN down` at once (host.interfaces events).
+    taps = {i.name: i for i in HostInterface.objects.filter(
+        host_id=vm.host_id, name__in=[n.target for n, _ in nics if n.target])}
+    for nic, _ in nics:
+        nic.tap = taps.get(nic.target)
     shown = displays(vm.xml)
     return render(request, "vms/detail.html", {
         "vm": vm, "nics": nics, "version": versions.current_version(vm), "disks": disk_paths(vm.xml), "displays": shown,
