@@ -119,6 +119,9 @@ class HostInterface(models.Model):
     mtu = models.PositiveIntegerField(null=True, blank=True)
     master = models.CharField(max_length=16, blank=True)
     parent = models.CharField(max_length=16, blank=True)
+    # IFLA_LINK_NETNSID: the peer (a veth's other end) lives in that other network namespace
+    # (``eth0@if4``); None when the peer, if any, is in the host's own namespace.
+    link_netnsid = models.IntegerField(null=True, blank=True)
     addresses = models.JSONField(default=list, blank=True)
     stats = models.JSONField(default=dict, blank=True)
 

@@ -69,4 +69,4 @@ class HostInterfaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = HostInterface
         fields = ["name", "index", "kind", "state", "up", "carrier", "mac", "mtu", "master",
-                  "parent", "addresses", "stats"]
+                  "parent", "link_netnsid", "addresses", "stats"]

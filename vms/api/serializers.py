@@ -66,7 +66,9 @@ class NICSerializer(serializers.ModelSerializer):
     class Meta:
         model = DomainInterface
         fields = ["mac", "type", "source", "mode", "portgroup", "model", "target", "link_state",
-                  "stats", "addresses"]
+                  "stats", "moved_at", "addresses"]
+        extra_kwargs = {"moved_at": {"help_text": "when the NIC last moved to another network, "
+                                     "bridge or device (addresses learnt before no longer count)"}}
 
     @extend_schema_field(AddressSerializer(many=True))
     def get_addresses(self, nic):

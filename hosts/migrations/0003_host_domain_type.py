@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hosts', '0001_initial'),
+        ('hosts', '0002_hostinterface_link_netnsid'),
     ]
 
     operations = [
