@@ -84,6 +84,10 @@ def test_only_an_admin_sets_a_hosts_domain_type(admin_api, user_api, plain_user,
     assert response.status_code == 200 and response.json()["domain_type"] == "qemu"
     host.refresh_from_db()
     assert host.domain_type == "qemu" and host.host_key == ""  # nothing else changed
+    page = Client()
+    page.force_login(plain_user)
+    shown = page.get(f"/hosts/{host.pk}/").content.decode()
+    assert '<span id="host-domain-type">qemu</span> (set for this host)' in shown
     bad = admin_api.patch(f"/api/hosts/{host.pk}/", {"domain_type": "xen"}, format="json")
     assert bad.status_code == 400 and "domain_type" in bad.json()
 
