@@ -207,9 +207,11 @@ def create(op):
         ops.report(op, None, params={**op.params, "spec": spec})
     wanted = spec.get("domain_type") or "auto"
     types = (host.capabilities or {}).get("domain_types") or []
-    domain_type = wanted if wanted != "auto" else ("kvm" if "kvm" in types else "qemu")
-    ops.report(op, f"domain type {domain_type} (host offers {', '.join(types) or 'nothing?'})",
-               progress=10)
+    domain_type = services.domain_type(host, wanted)
+    why = ("as asked" if wanted != "auto"
+           else f"{host} is set to {host.domain_type}" if host.domain_type != "auto"
+           else f"host offers {', '.join(types) or 'nothing?'}")
+    ops.report(op, f"domain type {domain_type} ({why})", progress=10)
     disk_path = _new_volume(op, conn, spec) if spec.get("disk") == "new" else None
     if spec.get("disk") == "existing":
         disk_path = spec["volume"]

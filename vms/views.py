@@ -208,6 +208,18 @@ def nic_remove(request, pk, mac):
     return redirect("vms:detail", pk=vm.pk)
 
 
+def _lab_nic(host, user):
+    """Where the lab's tiny Linux is, its first NIC on the host's default network (when the user
+    may use it): with the form's other defaults, a name is all a first guest needs."""
+    from networks.access import may_use_network
+    from networks.models import Network
+
+    default = Network.objects.filter(host=host, name="default", active=True).first()
+    if default is None or not services.lab_boot(host) or not may_use_network(user, default):
+        return None
+    return [{"type": "network", "source": "default"}]
+
+
 def _sees_network(user, host, name):
     from networks.access import visible_networks
 
@@ -244,8 +256,10 @@ def vm_create(request):
     if not host_pk:
         return render(request, "vms/create.html", {"hosts": hosts, "host": None})
     host = get_object_or_404(hosts, pk=host_pk)
-    form = VMCreateForm(request.POST or None, user=request.user)
-    formset = NICFormSet(request.POST or None, prefix="nics")
+    form = VMCreateForm(request.POST or None, user=request.user,
+                        initial=services.form_initial(host))
+    formset = NICFormSet(request.POST or None, prefix="nics",
+                         initial=_lab_nic(host, request.user))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         spec = dict(form.cleaned_data)
         team = spec.pop("team", None)
@@ -267,5 +281,6 @@ def vm_create(request):
     return render(request, "vms/create.html", {
         "hosts": hosts, "host": host, "form": form, "formset": formset,
         "sources": _sources(host, request.user), "pools": host.pools.all(),
+        "lab_boot": services.lab_boot(host),
         "volumes": Volume.objects.filter(pool__host=host),
     })

@@ -128,6 +128,9 @@ class VMCreateSerializer(serializers.Serializer):
     display = serializers.ChoiceField(DISPLAY_CHOICES, default="vnc",
                                       help_text="vnc: listens on the host's 127.0.0.1 only")
     nics = NICSpecSerializer(many=True, required=False, default=list)
+    guest_agent = serializers.BooleanField(
+        default=True, help_text="add the qemu-guest-agent channel (org.qemu.guest_agent.0): "
+                                "in-guest probes and the agent's addresses need it")
     start = serializers.BooleanField(default=True)
 
 
