@@ -175,6 +175,28 @@ def test_install_refuses_bad_option(tmp_path):
     assert not (tmp_path / "r" / "etc").exists()
 
 
+def test_install_workers_only_needs_the_first_machines_config(staged, tmp_path):
+    second = tmp_path / "second"
+    done = install(second, "--workers-only", "--prefix", "/srv/kvmweb")
+    assert done.returncode == 1 and "copy /etc/kvmweb/kvmweb.env" in done.stderr
+    assert list(second.iterdir()) == []  # nothing written
+    (second / "etc/kvmweb").mkdir(parents=True)
+    for name in ("kvmweb.env", "secret_key"):
+        shutil.copy(staged / "etc/kvmweb" / name, second / "etc/kvmweb" / name)
+    done = install(second, "--workers-only", "--prefix", "/srv/kvmweb")
+    assert done.returncode == 1 and "copy /etc/kvmweb/database_url" in done.stderr
+    (second / "etc/kvmweb/database_url").write_text("postgres://kvmweb:x@db.example.org/kvmweb\n")
+    done = install(second, "--workers-only", "--prefix", "/srv/kvmweb")
+    assert done.returncode == 0, done.stdout + done.stderr
+    units = second / UNITS_DIR
+    assert {p.name for p in (units / "kvmweb.target.wants").iterdir()} == {
+        "kvmweb-worker-ops.service", "kvmweb-worker-background.service"}
+    assert "ExecStart=/srv/kvmweb/.venv/bin/celery " in (units / "kvmweb-worker-ops.service").read_text()
+    assert "/opt/kvmweb" not in "".join(p.read_text() for p in units.iterdir() if p.is_file())
+    assert (second / "srv/kvmweb/manage.py").is_file()
+    assert not (second / "etc/nginx").exists()
+
+
 def verify(paths):
     return subprocess.run(["systemd-analyze", "verify", "--man=no", *map(str, paths)],
                           capture_output=True, text=True, timeout=120)
