@@ -197,6 +197,23 @@ def test_install_workers_only_needs_the_first_machines_config(staged, tmp_path):
     assert not (second / "etc/nginx").exists()
 
 
+def test_install_puts_the_nginx_site_with_a_certificate(staged):
+    site = ROOT / "deploy" / "nginx" / "kvmweb.conf"
+    if not site.exists():
+        pytest.skip("deploy/nginx/kvmweb.conf is not in this checkout (it comes from another branch)")
+    available = staged / "etc/nginx/sites-available/kvmweb"
+    assert available.read_text() == site.read_text()
+    assert os.readlink(staged / "etc/nginx/sites-enabled/kvmweb") == "../sites-available/kvmweb"
+    # The certificate and key the site names exist, and belong together (openssl says so).
+    paths = dict(re.findall(r"^\s*(ssl_certificate(?:_key)?)\s+(\S+);", site.read_text(), re.M))
+    crt, key = (staged / paths[k].lstrip("/") for k in ("ssl_certificate", "ssl_certificate_key"))
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    public = [subprocess.run(cmd, capture_output=True, text=True, check=True).stdout for cmd in (
+        ["openssl", "x509", "-in", str(crt), "-noout", "-pubkey"],
+        ["openssl", "pkey", "-in", str(key), "-pubout"])]
+    assert public[0] == public[1] and "PUBLIC KEY" in public[0]
+
+
 def verify(paths):
     return subprocess.run(["systemd-analyze", "verify", "--man=no", *map(str, paths)],
                           capture_output=True, text=True, timeout=120)
