@@ -81,12 +81,16 @@ class Child:
         self.restart_at = None  # monotonic time of a pending restart
 
     def start(self):
-        with open(self.log_path, "ab") as out:
+        out = open(self.log_path, "ab") if self.log_path else None  # None: the supervisor's
+        try:
             self.proc = subprocess.Popen(
                 self.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: signalled (and killed) whole
                 # The supervisor blocks the signals it waits for; the child must not inherit that.
                 preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
+        finally:
+            if out is not None:
+                out.close()
         self.started = time.monotonic()
         self.restart_at = None
         return self.proc.pid
@@ -100,8 +104,16 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, specs, log_dir):
-        self.children = [Child(name, argv, Path(log_dir) / logfile) for name, argv, logfile in specs]
+    """Runs ``specs`` ([(name, argv, log file or None)]) until SIGTERM/SIGINT; subclasses may
+    act on a child's death in ``exited`` (e.g. the watcher releases the dead one's claims)."""
+
+    def __init__(self, specs, log_dir=None, grace=STOP_GRACE):
+        self.grace = grace
+        self.children = [Child(name, argv, Path(log_dir) / logfile if logfile else None)
+                         for name, argv, logfile in specs]
+
+    def exited(self, child, status):
+        """Called when ``child`` died, before it is restarted."""
 
     def reap(self):
         """Collect every child that exited; returns [(child, status)]."""
@@ -130,7 +142,9 @@ class Supervisor:
     def run(self):
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         for child in self.children:
-            log(f"started {child.name} as pid {child.start()} (log {child.log_path})")
+            pid = child.start()
+            log(f"started {child.name} as pid {pid}" + (f" (log {child.log_path})"
+                                                        if child.log_path else ""))
         while True:
             now = time.monotonic()
             due = [c.restart_at for c in self.children if c.restart_at is not None]
@@ -142,6 +156,10 @@ class Supervisor:
                 return 0
             for child, status in self.reap():
                 self.schedule_restart(child, status)
+                try:
+                    self.exited(child, status)
+                except Exception as exc:  # noqa: BLE001 - restarting matters more
+                    log(f"after {child.name} exited: {exc!r}")
             now = time.monotonic()
             for child in self.children:
                 if child.restart_at is not None and child.restart_at <= now:
@@ -149,18 +167,18 @@ class Supervisor:
                     log(f"restarted {child.name} as pid {child.start()} (was pid {old})")
 
     def stop(self, why):
-        log(f"{why}: stopping every child (SIGTERM, SIGKILL after {STOP_GRACE:.0f} s)")
+        log(f"{why}: stopping every child (SIGTERM, SIGKILL after {self.grace:.0f} s)")
         for child in self.children:
             child.restart_at = None
             child.signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
+        deadline = time.monotonic() + self.grace
         while any(c.proc is not None and c.proc.returncode is None for c in self.children):
             left = deadline - time.monotonic()
             if left <= 0:
                 for child in self.children:
                     if child.proc.returncode is None:
                         log(f"{child.name} (pid {child.proc.pid}) ignored SIGTERM for "
-                            f"{STOP_GRACE:.0f} s: SIGKILL")
+                            f"{self.grace:.0f} s: SIGKILL")
                         child.signal(signal.SIGKILL)
                         child.proc.wait()
                 break
