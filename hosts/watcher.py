@@ -44,9 +44,9 @@ LIFECYCLE_EVENTS = ("domain", "network")  # a state change: also sync (leases, f
 # While a host is down, a new connection attempt starts every RETRY_SECONDS even if earlier ones
 # still hang (a paused libvirtd, dropped SYNs: each attempt can wait up to its timeout), at most
 # RETRY_PARALLEL at once: the first one that gets through brings the host back within seconds.
-# After DOWN_LONG seconds down, attempts are spaced SLOW_RETRY_SECONDS apart.
+# After DOWN_LONG seconds down, one attempt at a time, SLOW_RETRY_SECONDS apart.
 RETRY_SECONDS = 1.0
-RETRY_PARALLEL = 3
+RETRY_PARALLEL = 4  # attempts 1 s apart: an SSH SYN goes out about every second
 DOWN_LONG = 120
 SLOW_RETRY_SECONDS = 5.0
 
@@ -167,13 +167,15 @@ class Watcher:
                 self.forget(pk)
         now = time.monotonic()
         for pk, host in hosts.items():
-            if pk in self.watches or self.pending.get(pk, 0) >= RETRY_PARALLEL \
-                    or self.retry_at.get(pk, 0) > now:
+            # Long down: one attempt at a time (an attempt on a paused libvirtd leaves an ssh
+            # process waiting for its greeting until the host resumes).
+            long_down = now - self.down_since.get(pk, now) > DOWN_LONG
+            if pk in self.watches or self.retry_at.get(pk, 0) > now \
+                    or self.pending.get(pk, 0) >= (1 if long_down else RETRY_PARALLEL):
                 continue
             if not self.claim(pk):
                 continue
             self.pending[pk] = self.pending.get(pk, 0) + 1
-            long_down = now - self.down_since.get(pk, now) > DOWN_LONG
             self.retry_at[pk] = now + (SLOW_RETRY_SECONDS if long_down else RETRY_SECONDS)
             # Its own thread: an attempt that hangs on a dead host holds no pool slot.
             threading.Thread(target=self.connect, args=(host,), name=f"connect-{pk}",
