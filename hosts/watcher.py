@@ -69,25 +69,27 @@ def release_claims(client, owner):
 
 
 class Monitor(threading.Thread):
-    """Marks each held host offline once it has been silent for ``deadline`` seconds, and online
-    again at its first answer. It reads only the time of the last answer that each host's own
-    probe thread stamps, and writes the status itself: neither a busy main loop, nor a slow
-    database write for another host, nor libvirt's keepalive timing can delay it by more than
-    one tick plus its own write."""
+    """Keeps each held host's status true to what this process sees, at a deadline:
+    - connected, but silent for ``deadline`` seconds (no probe answer, no event): offline;
+    - connected and answering: online (also after a health check that hung through a pause
+      wrote "offline" late);
+    - no connection for ``deadline`` + CONNECT_GRACE seconds (attempts failing or hanging on a
+      paused libvirtd): offline, even if a sync or health check wrote "online" meanwhile
+      (today's cause of a paused host shown online for 43.7 s: the watcher had no connection,
+      only a connect attempt hanging for its 30 s timeout, and nothing else to go by).
+    It reads only timestamps the probe threads and the main loop stamp, and writes the status
+    itself (one query a tick), so neither a busy main loop, nor a slow database write for
+    another host, nor libvirt's keepalive timing delays it by more than a tick and a write.
+    Only online/offline are corrected; other statuses (host key changed, error) stay."""
 
-    TICK = 0.2
+    TICK = 0.25
+    CONNECT_GRACE = 3.0  # a normal connect takes a second or two (more on a slow libvirtd)
 
     def __init__(self, watcher, deadline):
         super().__init__(name="deadline-monitor", daemon=True)
         self.watcher = watcher
         self.deadline = deadline
-        self.lock = threading.Lock()
-        self.silenced = {}  # host pk -> the watch that was marked offline for its silence
         self.stopping = threading.Event()
-
-    def unsilence(self, pk):
-        with self.lock:
-            self.silenced.pop(pk, None)
 
     def run(self):
         while not self.stopping.wait(self.TICK):
@@ -98,27 +100,31 @@ class Monitor(threading.Thread):
             finally:
                 close_old_connections()
 
-    def check(self):
-        for pk, watch in list(self.watcher.watches.items()):
+    def verdicts(self, now):
+        """host pk -> (status, reason) this process can vouch for."""
+        watches = dict(self.watcher.watches)
+        found = {}
+        for pk, watch in watches.items():
             silent = watch.silent_for()
-            with self.lock:
-                marked = self.silenced.get(pk) is watch
-                if silent >= self.deadline and not marked:
-                    self.silenced[pk] = watch
-                elif marked and silent < self.deadline:
-                    del self.silenced[pk]
-                else:
-                    continue
-            host = Host.objects.filter(pk=pk).first()
-            if host is None:
-                continue
-            if marked:
-                log.info("host %s: answers again", host)
-                services.set_status(host, Host.Status.ONLINE)
-            else:
-                log.info("host %s: silent for %.1f s", host, silent)
-                services.set_status(host, Host.Status.OFFLINE,
-                                    f"stopped answering: no reply for {silent:.0f} s")
+            found[pk] = ((Host.Status.OFFLINE, f"stopped answering: no reply for {silent:.0f} s")
+                         if silent >= self.deadline else (Host.Status.ONLINE, ""))
+        for pk, since in dict(self.watcher.unconnected).items():
+            down = now - since
+            if pk not in watches and down >= self.deadline + self.CONNECT_GRACE:
+                why = self.watcher.last_error.get(pk) or "connecting"
+                found[pk] = (Host.Status.OFFLINE, f"no connection for {down:.0f} s: {why}")
+        return found
+
+    def check(self):
+        verdicts = self.verdicts(time.monotonic())
+        if not verdicts:
+            return
+        for host in Host.objects.filter(pk__in=list(verdicts),
+                                        status__in=[Host.Status.ONLINE, Host.Status.OFFLINE]):
+            status, reason = verdicts[host.pk]
+            if host.status != status:
+                log.info("host %s: %s (%s)", host, status, reason or "answers")
+                services.set_status(host, status, reason)
 
 
 class Watcher:
@@ -132,6 +138,8 @@ class Watcher:
         self.pending = {}  # host pk -> connection attempts in flight
         self.retry_at = {}  # host pk -> monotonic time of next connect attempt
         self.down_since = {}  # host pk -> monotonic time it was last lost or failed first
+        self.unconnected = {}  # host pk (claimed, no connection) -> since when (monotonic)
+        self.last_error = {}  # host pk -> why its last connection attempt failed
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connect")
         # Re-reads after events and the periodic network reads: apart from connects, so a slow
         # host's reads never delay connecting to the others (one periodic read per host at once).
@@ -166,14 +174,21 @@ class Watcher:
             if host is None or self.watches[pk].target != host.target() or not self.claim(pk):
                 self.forget(pk)
         now = time.monotonic()
+        for pk in list(self.unconnected):
+            if pk not in hosts:
+                self.unconnected.pop(pk, None)
         for pk, host in hosts.items():
+            if pk in self.watches:
+                continue
+            if not self.claim(pk):  # (also renews the claim while attempts hang)
+                self.unconnected.pop(pk, None)
+                continue
+            self.unconnected.setdefault(pk, now)
             # Long down: one attempt at a time (an attempt on a paused libvirtd leaves an ssh
             # process waiting for its greeting until the host resumes).
             long_down = now - self.down_since.get(pk, now) > DOWN_LONG
-            if pk in self.watches or self.retry_at.get(pk, 0) > now \
+            if self.retry_at.get(pk, 0) > now \
                     or self.pending.get(pk, 0) >= (1 if long_down else RETRY_PARALLEL):
-                continue
-            if not self.claim(pk):
                 continue
             self.pending[pk] = self.pending.get(pk, 0) + 1
             self.retry_at[pk] = now + (SLOW_RETRY_SECONDS if long_down else RETRY_SECONDS)
@@ -266,13 +281,15 @@ class Watcher:
                 self.live.start(host, lambda watch=extra: watch.conn)
                 self.retry_at.pop(pk, None)
                 self.down_since.pop(pk, None)
-                self.monitor.unsilence(pk)
+                self.unconnected.pop(pk, None)
+                self.last_error.pop(pk, None)
                 if host.status != Host.Status.ONLINE:
                     services.set_status(host, Host.Status.ONLINE)
                 synced.add(pk)
             elif kind == "failed":
                 self.pending[pk] = self.pending.get(pk, 1) - 1
                 self.down_since.setdefault(pk, time.monotonic())
+                self.last_error[pk] = detail
                 if pk in self.watches or self.pending[pk] > 0:
                     continue  # another attempt is connected, or may still get through
                 error = extra
@@ -285,6 +302,8 @@ class Watcher:
                     continue  # about a connection already replaced
                 self.forget(pk)
                 self.down_since.setdefault(pk, time.monotonic())
+                self.unconnected.setdefault(pk, time.monotonic())
+                self.last_error[pk] = f"lost connection: {detail}"
                 self.retry_at[pk] = time.monotonic()  # try again at once: it may be a blip
                 services.set_status(host, Host.Status.OFFLINE, f"lost connection: {detail}")
             else:
