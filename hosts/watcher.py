@@ -278,6 +278,7 @@ class Watcher:
                     extra.stop()
                     continue
                 self.watches[pk] = extra
+                log.info("host %s: connected", host)
                 self.live.start(host, lambda watch=extra: watch.conn)
                 self.retry_at.pop(pk, None)
                 self.down_since.pop(pk, None)
@@ -290,6 +291,7 @@ class Watcher:
                 self.pending[pk] = self.pending.get(pk, 1) - 1
                 self.down_since.setdefault(pk, time.monotonic())
                 self.last_error[pk] = detail
+                log.info("host %s: connection attempt failed: %s", host, detail)
                 if pk in self.watches or self.pending[pk] > 0:
                     continue  # another attempt is connected, or may still get through
                 error = extra

@@ -11,6 +11,7 @@ Plain standard library, no Django: this process must start fast and never be the
 """
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
@@ -26,6 +27,17 @@ SIGNALS = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
 LOG_FILE = None  # also written here (--log-file), besides stdout (./run's terminal)
+
+
+def _child_setup():
+    """In the child, before exec: no blocked signals (the supervisor blocks the ones it waits
+    for), and SIGTERM when the supervisor dies, however it dies (Linux PR_SET_PDEATHSIG): a
+    killed supervisor never leaves its children running unsupervised."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def log(message):
@@ -86,8 +98,7 @@ class Child:
             self.proc = subprocess.Popen(
                 self.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: signalled (and killed) whole
-                # The supervisor blocks the signals it waits for; the child must not inherit that.
-                preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
+                preexec_fn=_child_setup)
         finally:
             if out is not None:
                 out.close()
@@ -141,6 +152,7 @@ class Supervisor:
 
     def run(self):
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        parent = os.getppid()
         for child in self.children:
             pid = child.start()
             log(f"started {child.name} as pid {pid}" + (f" (log {child.log_path})"
@@ -148,11 +160,14 @@ class Supervisor:
         while True:
             now = time.monotonic()
             due = [c.restart_at for c in self.children if c.restart_at is not None]
-            timeout = max(0.0, min(due) - now) if due else None
-            info = (signal.sigtimedwait(SIGNALS, timeout) if timeout is not None
-                    else signal.sigwaitinfo(SIGNALS))
+            # At least once a second: a supervisor whose parent (./run) died stops too.
+            timeout = min(1.0, max(0.0, min(due) - now)) if due else 1.0
+            info = signal.sigtimedwait(SIGNALS, timeout)
             if info is not None and info.si_signo != signal.SIGCHLD:
                 self.stop(signal.Signals(info.si_signo).name)
+                return 0
+            if os.getppid() != parent:
+                self.stop(f"parent process {parent} gone")
                 return 0
             for child, status in self.reap():
                 self.schedule_restart(child, status)

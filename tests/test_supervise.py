@@ -30,6 +30,24 @@ def alive(pid):
         return False
 
 
+def descendants(pid):
+    """Every process below ``pid`` (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,6 +129,7 @@ def test_run_restarts_dead_children_and_stops_within_10_s(tmp_path, django_user_
         for name in ("ops worker", "watcher", "web"):
             old = run.pid(name)
             assert alive(old), f"{name} (pid {old}) is not running"
+            below = descendants(old)  # e.g. the watcher's own watcher processes
             os.kill(old, signal.SIGKILL)
             killed = time.monotonic()
             new = wait_for(lambda: run.pid(name) != old and run.pid(name), timeout=5, interval=0.05,
@@ -119,6 +138,9 @@ def test_run_restarts_dead_children_and_stops_within_10_s(tmp_path, django_user_
                   f"{time.monotonic() - killed:.2f} s")
             assert alive(new)
             assert re.search(rf"{name} \(pid {old}\) exited \(killed by SIGKILL\)", run.lines())
+            # Nothing it started is left running unsupervised.
+            wait_for(lambda: not any(alive(pid) for pid in below), timeout=10, interval=0.1,
+                     what=f"the processes {name} (pid {old}) had started to end")
         # ... and the restarted ones work: daphne serves, the ops worker answers.
         wait_for(run.answers, timeout=90, what="the restarted daphne to answer")
         wait_for(lambda: app.control.ping(destination=[f"ops@{os.uname().nodename}"], timeout=1),
@@ -132,11 +154,12 @@ def test_run_restarts_dead_children_and_stops_within_10_s(tmp_path, django_user_
         client.force_login(user)
         host = Host.objects.create(name="nowhere", uri="qemu+ssh://root@192.0.2.1/system")
         ws = websocket(run.port, "/ws/live/", client.cookies["sessionid"].value, f"host.{host.pk}")
-        children = {name: run.pid(name) for name in CHILDREN}
+        everything = descendants(run.proc.pid)
+        assert all(run.pid(name) in everything for name in CHILDREN)
         run.proc.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
-        wait_for(lambda: not any(alive(pid) for pid in children.values()), timeout=10,
-                 interval=0.05, what=f"every child gone: {run.lines()[-1500:]}")
+        wait_for(lambda: not any(alive(pid) for pid in everything), timeout=10,
+                 interval=0.05, what=f"every process ./run started gone: {run.lines()[-1500:]}")
         print(f"all children gone {time.monotonic() - stopped:.2f} s after TERM")
         assert "ignored SIGTERM" not in run.lines(), run.lines()
         assert run.proc.wait(10) == 0
