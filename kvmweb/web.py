@@ -1,15 +1,19 @@
 """The web server as ./run starts it: ``python -m kvmweb.web <daphne arguments>``.
 
-daphne, with two guarantees about stopping. The web process holds libvirt connections and
-streams (serial consoles) and libvirt's event-loop thread. On SIGTERM daphne cancels the open
-websockets and stops its reactor; then the interpreter used to finalize, closing those libvirt
-objects from ``__del__`` while the event-loop thread (a daemon thread, frozen by finalization,
-possibly inside libvirt holding its locks) could never answer: the process hung for minutes and
-ignored further SIGTERMs. So:
-- once the reactor has stopped, the process exits at once (``os._exit``): consumers have already
-  ended their console sessions; nothing is left worth finalizing;
-- a shutdown that takes longer than ``STOP_SECONDS`` (a consumer stuck in its cleanup) ends the
-  process anyway.
+daphne, with a bound on stopping. A daphne was seen ignoring SIGTERM for over 6 minutes (after
+a watcher crash, with pages and consoles open). Not reproduced here: daphne with a logged-in
+websocket, and a process holding a libvirt serial console stream (libvirtd paused or not), each
+exit within a second or two. What can keep daphne from exiting after SIGTERM, both unbounded:
+- its shutdown waits for every cancelled consumer to finish its cleanup (``finally`` blocks that
+  await the database, Redis, or a console's teardown), with no time limit;
+- after the reactor stops, the interpreter finalizes: it joins every non-daemon thread (the
+  thread pools that run sync code for consumers: one stuck in a call never returns) and closes
+  libvirt connections and streams from ``__del__`` while libvirt's event-loop thread, a daemon
+  thread, is frozen by finalization.
+So: once the reactor has stopped the process exits at once (``os._exit``: consumers have
+already ended their console sessions; nothing is left worth finalizing), and a shutdown still
+going after ``STOP_SECONDS`` ends the process anyway. ./run's supervisor sends SIGKILL after 9 s
+as the last resort (a main thread blocked in C never runs a Python signal handler).
 """
 
 import os
