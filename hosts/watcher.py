@@ -70,7 +70,8 @@ def release_claims(client, owner):
 
 class Monitor(threading.Thread):
     """Keeps each held host's status true to what this process sees, at a deadline:
-    - connected, but silent for ``deadline`` seconds (no probe answer, no event): offline;
+    - connected, but silent for ``deadline`` seconds (no probe answer, no event; twice that
+      while a read is in flight on the connection): offline;
     - connected and answering: online (also after a health check that hung through a pause
       wrote "offline" late);
     - no connection for ``deadline`` + CONNECT_GRACE seconds (attempts failing or hanging on a
@@ -105,9 +106,12 @@ class Monitor(threading.Thread):
         watches = dict(self.watcher.watches)
         found = {}
         for pk, watch in watches.items():
-            silent = watch.silent_for()
+            silent, calling = watch.silent_for()
+            # A read in flight may just be slow: twice the deadline (libvirt's keepalive ends
+            # it sooner when the host really stopped answering).
+            limit = self.deadline * (2 if calling else 1)
             found[pk] = ((Host.Status.OFFLINE, f"stopped answering: no reply for {silent:.0f} s")
-                         if silent >= self.deadline else (Host.Status.ONLINE, ""))
+                         if silent >= limit else (Host.Status.ONLINE, ""))
         for pk, since in dict(self.watcher.unconnected).items():
             down = now - since
             if pk not in watches and down >= self.deadline + self.CONNECT_GRACE:
@@ -211,8 +215,9 @@ class Watcher:
 
     def _poll(self, host, watch):
         try:
-            if watch.conn is not None:
-                reread.poll_networks(host, watch.conn)
+            with watch.busy() as conn:
+                if conn is not None:
+                    reread.poll_networks(host, conn)
         except VirtError as exc:
             log.info("host %s: network read failed: %s", host, exc)
         except Exception:  # noqa: BLE001 - keep polling; the DB or host may come back
@@ -227,10 +232,13 @@ class Watcher:
             return
         how = f"watcher: {kind} event" + (f" ({detail})" if detail else "") + f" for {name}"
         try:
-            if kind in NETWORK_EVENTS:
-                reread.reread_network(host, watch.conn, name, how)
-            else:
-                reread.reread_domain(host, watch.conn, name, how)
+            with watch.busy() as conn:
+                if conn is None:
+                    log.info("host %s: %s not re-read (the connection is busy or gone)", host, name)
+                elif kind in NETWORK_EVENTS:
+                    reread.reread_network(host, conn, name, how)
+                else:
+                    reread.reread_domain(host, conn, name, how)
         except VirtError as exc:
             log.info("host %s: re-reading %s failed: %s", host, name, exc)
         except Exception:  # noqa: BLE001 - the next event or sync reads it again
@@ -279,7 +287,7 @@ class Watcher:
                     continue
                 self.watches[pk] = extra
                 log.info("host %s: connected", host)
-                self.live.start(host, lambda watch=extra: watch.conn)
+                self.live.start(host, extra.busy)
                 self.retry_at.pop(pk, None)
                 self.down_since.pop(pk, None)
                 self.unconnected.pop(pk, None)
@@ -304,7 +312,8 @@ class Watcher:
                     continue  # about a connection already replaced
                 self.forget(pk)
                 self.down_since.setdefault(pk, time.monotonic())
-                self.unconnected.setdefault(pk, time.monotonic())
+                # Without a connection since the host last answered on the lost one.
+                self.unconnected[pk] = min(extra.answered, time.monotonic())
                 self.last_error[pk] = f"lost connection: {detail}"
                 self.retry_at[pk] = time.monotonic()  # try again at once: it may be a blip
                 services.set_status(host, Host.Status.OFFLINE, f"lost connection: {detail}")

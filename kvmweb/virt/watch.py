@@ -3,12 +3,19 @@
 Callbacks run on libvirt's event-loop thread, so they only hand plain tuples to ``report``;
 the caller processes them on its own thread.
 
+One caller at a time: every call on the connection goes through ``busy()`` (the probe skips its
+turn while another call runs). libvirt's RPC client crashes (a segfault in glib, after
+"g_main_loop_quit: assertion 'loop != NULL' failed") when its keepalive closes a connection on
+which several threads are waiting for replies: reproduced here by pausing a host's libvirtd
+with a probe, a network read and a lease read in flight.
+
 Liveness is measured, not only inferred from libvirt's keepalive giving up: a thread per host
 asks libvirtd a trivial question every ``probe_interval`` seconds and stamps ``answered`` when
 the answer comes (events stamp it too). ``silent_for()`` is then the time since the host last
 said anything, whatever else this process is busy with; the watcher compares it with a deadline.
 """
 
+import contextlib
 import threading
 import time
 
@@ -64,6 +71,8 @@ class HostWatch:
         self.events = []
         self.answered = time.monotonic()  # when the host last answered or sent an event
         self._stopping = threading.Event()
+        self._calls = threading.Lock()  # one call on conn at a time (see the module docstring)
+        self.calling_since = None  # monotonic start of the call running through busy()
 
     def _domain_events(self):
         return [(libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, "domain"),
@@ -104,19 +113,45 @@ class HostWatch:
                          daemon=True).start()
         return self
 
+    @contextlib.contextmanager
+    def busy(self, wait=10.0):
+        """``with watch.busy() as conn:`` make calls on the connection, alone. ``conn`` is None
+        when the watch has stopped, or when another call has held the connection for ``wait``
+        seconds (a hung host: skip this read, the next event or sync reads it again)."""
+        if not self._calls.acquire(timeout=wait):
+            yield None
+            return
+        self.calling_since = time.monotonic()
+        try:
+            yield self.conn
+            self.answered = time.monotonic()  # the calls were answered
+        finally:
+            self.calling_since = None
+            self._calls.release()
+
     def silent_for(self):
-        """Seconds since the host last answered a probe or sent an event."""
-        return time.monotonic() - self.answered
+        """(seconds since the host last answered or sent an event, or since the call now
+        running started if later; whether a call is running). A long call is not silence by
+        itself: libvirt's keepalive, checked by the waiting thread, ends a call to a host
+        that stopped answering within interval x (count + 1) seconds."""
+        since = self.calling_since
+        start = max(self.answered, since) if since is not None else self.answered
+        return time.monotonic() - start, since is not None
 
     def _probe(self, conn):
-        """One small RPC a second (libvirtd answers it without touching any driver). While the
-        host hangs the call hangs too, and ``answered`` ages: that, not this thread, is the
-        signal. The thread ends with the connection (the call fails once it is closed)."""
+        """One small RPC a second (high priority in libvirtd: answered even while its workers
+        are busy). While the host hangs the call hangs too, and ``answered`` ages: that, not
+        this thread, is the signal. The thread ends with the connection (the call fails once
+        it is closed)."""
         while not self._stopping.wait(self.probe_interval):
+            if not self._calls.acquire(blocking=False):
+                continue  # another call is running: it stamps ``answered`` if answered
             try:
                 conn.getLibVersion()
             except Exception:  # noqa: BLE001 - libvirtError, or the wrapper closed under us
                 return
+            finally:
+                self._calls.release()
             self.answered = time.monotonic()
 
     def stop(self):
