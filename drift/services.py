@@ -8,6 +8,13 @@ read: hosts.signals.definitions_read) each one is compared with its baseline:
 - the same: nothing to say (an open drift that the host came back from is closed);
 - an operation of kvmweb on that object is queued or running: not compared now (its own result
   is on the way; it moves the baseline when it finishes, ``on_operation_saved``);
+- the object has another UUID than the baseline's (a network under the same name, or a VM
+  of the same name whose old UUID is gone): the old object was removed and a new one made
+  outside kvmweb (``virsh net-undefine`` + ``net-define``, a lab restart). Identity is the
+  UUID, so this is no change to the old object: it is recorded as a re-creation (an audit
+  entry and a log line), the old object's open drift closes as gone, and the new definition
+  becomes the baseline (nobody changed the old one through kvmweb: its operations are
+  compared after they end, as above);
 - otherwise the difference was made outside kvmweb: recorded as drift (what, who could tell,
   when, the unified diff), shown on the object's page and in the drift list, and every edit of
   the object is refused (kvmweb.conflicts) until someone accepts the host's version or
@@ -109,7 +116,13 @@ def compare(host_pk, how, targets=None):
         for target, obj in seen.items():
             if target in busy:
                 continue
-            drift = _check(host_pk, obj, baselines.get(target), how, now)
+            baseline = baselines.get(target)
+            if baseline is None:
+                baseline = _predecessor(host_pk, obj)
+                if baseline is not None and Operation.objects.filter(
+                        host_id=host_pk, target=baseline.target, status__in=BUSY).exists():
+                    continue  # kvmweb is changing the old VM: compared once that ends
+            drift = _check(host_pk, obj, baseline, how, now)
             if drift is not None:
                 drifts.append(drift)
         gone = Baseline.objects.filter(host_id=host_pk).exclude(target__in=list(seen))
@@ -128,6 +141,10 @@ def _check(host_pk, obj, baseline, how, now):
     version = version_of(text)
     if baseline is None:
         _set_baseline(host_pk, obj.target, text, f"first read ({how})", now)
+        return None
+    old_uuid, new_uuid = uuid_in(baseline.xml), uuid_in(text)
+    if old_uuid and new_uuid and old_uuid != new_uuid:
+        _recreated(host_pk, obj, baseline, old_uuid, new_uuid, how, now)
         return None
     current = open_drift(host_pk, obj.target)
     if version == baseline.version:
@@ -153,6 +170,65 @@ def _check(host_pk, obj, baseline, how, now):
     else:
         Drift.objects.filter(pk=current.pk).update(last_seen=now)
     return current
+
+
+def uuid_in(text):
+    """The <uuid> of a definition (kvmweb.definitions: networks and VMs both have one), or ""."""
+    try:
+        return (safe_parse(text).findtext("uuid") or "").strip().lower()
+    except XMLError:
+        return ""
+
+
+def _predecessor(host_pk, obj):
+    """The baseline of the VM a VM without one replaced: the same name, another UUID, and no
+    longer in the read model (libvirt's names are unique on a host). A network's target is its
+    name, so its predecessor is its own baseline."""
+    if obj.kind != choices.DOMAIN:
+        return None
+    rows = Baseline.objects.filter(host_id=host_pk, kind=choices.DOMAIN).exclude(target=obj.target)
+    present = {f"domain:{u}" for u in Domain.objects.filter(host_id=host_pk)
+               .values_list("uuid", flat=True)}
+    for row in rows:
+        if row.target not in present and _name_in(row.xml) == obj.name:
+            return row
+    return None
+
+
+def _name_in(text):
+    try:
+        return (safe_parse(text).findtext("name") or "").strip()
+    except XMLError:
+        return ""
+
+
+def _recreated(host_pk, obj, baseline, old_uuid, new_uuid, how, now):
+    """The object under ``obj``'s name is a new one (another UUID): the old one was removed
+    outside kvmweb. Its open drift goes with it, the new definition is the new object's
+    baseline, and the re-creation is told (audit log, worker log) instead of shown as drift."""
+    from hosts.models import Host
+    from teams.services import record
+
+    _close(host_pk, baseline.target, choices.GONE, now)
+    if baseline.target != obj.target:
+        Baseline.objects.filter(pk=baseline.pk).delete()
+    _set_baseline(host_pk, obj.target, obj.text,
+                  f"re-created outside kvmweb, new UUID {new_uuid} ({how})", now)
+    host = Host.objects.filter(pk=host_pk).values_list("name", flat=True).first() or host_pk
+    what = "network" if obj.kind == choices.NETWORK else "VM"
+    # A network's row stays its name's (hosts.services.store_network), with its team: the
+    # team sees the entry in its audit log.
+    team = (Network.objects.filter(host_id=host_pk, name=obj.name).select_related("owner")
+            .first() if obj.kind == choices.NETWORK else None)
+    record(None, f"{obj.kind}.recreated", team=team.owner if team else None, target=obj.target,
+           host_name=str(host),
+           before={"uuid": old_uuid},
+           after={"uuid": new_uuid, "noticed_by": how,
+                  "summary": f"{what} {obj.name} on {host} was re-created outside kvmweb "
+                             f"(new UUID {new_uuid}, was {old_uuid}): a new object, adopted "
+                             "as it is"})
+    log.warning("%s %s on host %s was re-created outside kvmweb (new UUID %s, was %s); "
+                "adopted, noticed by %s", what, obj.name, host, new_uuid, old_uuid, how)
 
 
 def _finishing_own_unplug(host_pk, target, baseline, text):

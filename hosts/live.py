@@ -38,10 +38,12 @@ def store_batch(host_pk, batch):
     changed, removed = [], []
     if "interfaces" in batch:
         changed, removed = services.store_interfaces(host, batch["interfaces"])
-    addresses_changed = store_neighbours(host, batch.get("neighbours") or [])
+    addresses_changed = "neighbours" in batch and store_neighbours(host, batch["neighbours"])
     if changed or removed:
         log.info("host %s: netlink %s", host, "; ".join(batch.get("events") or []))
         events.host_interfaces(host.pk, batch["t"], batch.get("events") or [], changed, removed)
+    elif addresses_changed:
+        events.host_inventory(host)  # pages showing guest addresses re-render them
     if changed or removed or addresses_changed:
         signals.announce(host.pk, "netlink")
 
@@ -56,6 +58,24 @@ def store_neighbours(host, rows):
     for handler in NEIGHBOUR_HANDLERS:
         changed = handler(host, rows) or changed
     return changed
+
+
+# Extension point: the vms app looks for the new address of a NIC that moved (its guest agent,
+# unicast ARP on its new segment) every SEARCH_SECONDS (func(host, target, libvirt connection
+# or None) -> True when something was found).
+ADDRESS_SEARCHES = []
+SEARCH_SECONDS = 3.0
+
+
+def search_addresses(host, target, conn):
+    close_old_connections()
+    found = False
+    for handler in ADDRESS_SEARCHES:
+        found = handler(host, target, conn) or found
+    if found:
+        events.host_inventory(host)
+        signals.announce(host.pk, "addresses")
+    return found
 
 
 def refresh_leases(host, conn):
@@ -88,8 +108,8 @@ class Poller(threading.Thread):
         super().__init__(name=f"live-{host.pk}", daemon=True)
         self.host = host
         self.target = host.target()
-        # ``with libvirt_conn() as conn``: the watcher's event connection (or None), held
-        # alone while in use (kvmweb.virt.watch.HostWatch.busy)
+        # ``with libvirt_conn(wait=seconds) as conn``: the watcher's event connection (None when
+        # gone or busy that long), held alone while in use (kvmweb.virt.watch.HostWatch.busy)
         self.libvirt_conn = libvirt_conn
         self.stopping = threading.Event()
 
@@ -97,7 +117,7 @@ class Poller(threading.Thread):
         self.stopping.set()
 
     def run(self):
-        previous, next_leases = None, 0.0
+        previous, next_leases, next_search = None, 0.0, 0.0
         rates_group = events.group_name("rates", self.host.pk)
         host_group = events.group_name("host", self.host.pk)
         tick = time.monotonic()
@@ -110,9 +130,13 @@ class Poller(threading.Thread):
                 previous = self.sample(previous) if sampled else None
                 if time.monotonic() >= next_leases and (sampled or followers.followed(host_group)):
                     next_leases = time.monotonic() + settings.KVMWEB_LEASE_REFRESH
-                    with self.libvirt_conn() as conn:
+                    with self.libvirt_conn(wait=1.0) as conn:
                         if conn is not None:
                             refresh_leases(self.host, conn)
+                if time.monotonic() >= next_search:  # cheap (one query) unless a NIC moved
+                    next_search = time.monotonic() + SEARCH_SECONDS
+                    with self.libvirt_conn(wait=1.0) as conn:
+                        search_addresses(self.host, self.target, conn)
             except VirtError as exc:
                 log.info("host %s: live read failed: %s", self.host, exc)
                 previous = None

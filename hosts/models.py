@@ -18,6 +18,11 @@ class Host(models.Model):
         ERROR = "error", "error"
         HOST_KEY_CHANGED = "host_key_changed", "host key changed"
 
+    class DomainType(models.TextChoices):
+        AUTO = "auto", "kvm if the host offers it, else qemu"
+        KVM = "kvm", "kvm"
+        QEMU = "qemu", "qemu (TCG)"
+
     name = models.CharField(max_length=64, unique=True)
     uri = models.CharField("libvirt URI", max_length=255, unique=True,
                            help_text="qemu+ssh://root@HOST/system, or qemu:///system for this machine")
@@ -39,6 +44,13 @@ class Host(models.Model):
     libvirt_version = models.CharField(max_length=32, blank=True)
     hypervisor_version = models.CharField(max_length=32, blank=True)
     capabilities = models.JSONField(default=dict, blank=True)
+    # libvirt offers kvm wherever /dev/kvm exists and domcapabilities answers for it, also where
+    # KVM cannot run a real guest (nested setups, the lab): it starts and never boots, so no
+    # probe short of booting a guest tells. Whoever knows says so here (lab hosts: qemu).
+    domain_type = models.CharField(
+        "domain type of new VMs", max_length=8, choices=DomainType.choices,
+        default=DomainType.AUTO,
+        help_text="what 'auto' means on this host: qemu where KVM is offered but does not work")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +119,9 @@ class HostInterface(models.Model):
     mtu = models.PositiveIntegerField(null=True, blank=True)
     master = models.CharField(max_length=16, blank=True)
     parent = models.CharField(max_length=16, blank=True)
+    # IFLA_LINK_NETNSID: the peer (a veth's other end) lives in that other network namespace
+    # (``eth0@if4``); None when the peer, if any, is in the host's own namespace.
+    link_netnsid = models.IntegerField(null=True, blank=True)
     addresses = models.JSONField(default=list, blank=True)
     stats = models.JSONField(default=dict, blank=True)
 

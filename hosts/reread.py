@@ -48,6 +48,14 @@ def reread_domain(host, conn, name, how):
             rec = inventory.domain_record(conn, dom)
             services.store_domain(host, rec, read_at)
             targets = [f"domain:{rec['uuid']}"]
+            # A VM of this name with another UUID that the host no longer has was removed and
+            # re-defined (its undefine event may be read after the define): its row goes, and
+            # the drift app sees the pair (a re-creation, not a change).
+            others = Domain.objects.filter(host=host, name=name).exclude(uuid=rec["uuid"])
+            for uuid in list(others.values_list("uuid", flat=True)):
+                if domains.lookup_uuid(conn, uuid) is None:
+                    Domain.objects.filter(host=host, uuid=uuid).delete()
+                    targets.append(f"domain:{uuid}")
         _announce(host, targets, how)
     finally:
         close_old_connections()

@@ -68,7 +68,14 @@ def _newer_read(model, read_at, **key):
 @transaction.atomic
 def store_network(host, rec, read_at=None):
     """One network and its leases as the host reported them (kvmweb.virt.inventory records)
-    at ``read_at`` (default: now, for a record read just before)."""
+    at ``read_at`` (default: now, for a record read just before).
+
+    The row is the name's: a network re-created under the same name with a new UUID (virsh
+    net-undefine + net-define, a lab restart) updates this row's uuid in place. Everything
+    that refers to a network does so by name: a VM's NIC (<source network=…>, which libvirt
+    plugs into the new network), HostGrant.networks, operation targets and their locks; the
+    team keeps it (its VMs are plugged into it by name, and only root on the host can
+    re-create it). The drift app tells the re-creation by the UUID (drift.services)."""
     read_at = read_at or timezone.now()
     newer = _newer_read(Network, read_at, host=host, name=rec["name"])
     if newer is not None:
@@ -86,7 +93,11 @@ def store_network(host, rec, read_at=None):
 @transaction.atomic
 def store_domain(host, rec, read_at=None):
     """One domain and its NICs as the host reported them (kvmweb.virt.inventory records) at
-    ``read_at`` (default: now), in one transaction (readers never see it without its NICs)."""
+    ``read_at`` (default: now), in one transaction (readers never see it without its NICs).
+
+    The row is the UUID's (operation targets, probes and consoles name VMs by UUID): a VM
+    re-defined under the same name with a new UUID is a new row, without the old one's team;
+    the old row goes with the read that finds its UUID gone (store_inventory, reread)."""
     read_at = read_at or timezone.now()
     newer = _newer_read(Domain, read_at, host=host, uuid=rec["uuid"])
     if newer is not None:
@@ -97,13 +108,26 @@ def store_domain(host, rec, read_at=None):
                                          "autostart", "xml")},
                   "read_at": read_at},
     )
+    # NIC rows are re-created on every read; when a MAC is still there, it keeps when it last
+    # moved, or moved now if its network / bridge / device changed (vms.addresses relies on it).
+    before = {mac: (kind, source, moved_at) for mac, kind, source, moved_at in
+              dom.nics.values_list("mac", "type", "source", "moved_at")}
     dom.nics.all().delete()
-    DomainInterface.objects.bulk_create(DomainInterface(domain=dom, **nic) for nic in rec["nics"])
+    DomainInterface.objects.bulk_create(
+        DomainInterface(domain=dom, **nic, moved_at=_moved_at(before.get(nic["mac"]), nic, read_at))
+        for nic in rec["nics"])
     return dom
 
 
+def _moved_at(before, nic, read_at):
+    if before is None:
+        return None
+    kind, source, moved_at = before
+    return moved_at if (kind, source) == (nic["type"], nic["source"]) else read_at
+
+
 _IFACE_FIELDS = ("index", "kind", "state", "up", "carrier", "mac", "mtu", "master", "parent",
-                 "addresses", "stats")
+                 "link_netnsid", "addresses", "stats")
 _COUNTERS = {"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_errors", "tx_errors",
              "rx_dropped", "tx_dropped"}
 
@@ -122,7 +146,7 @@ def store_interfaces(host, records, counters=False):
     existing = {row.name: row for row in host.interfaces.all()}
     changed = []
     for rec in records:
-        values = {k: rec[k] for k in _IFACE_FIELDS}
+        values = {k: rec.get(k) if k == "link_netnsid" else rec[k] for k in _IFACE_FIELDS}
         row = existing.pop(rec["name"], None)
         if row is None:
             changed.append(HostInterface.objects.create(host=host, name=rec["name"], **values))

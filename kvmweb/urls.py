@@ -11,7 +11,7 @@ from consoles.api.views import ConsoleSessionViewSet, ConsoleTicketView
 from drift.api.views import DriftViewSet
 from hostnet.api.views import HostNetworkViewSet
 from hosts.api.views import HostViewSet
-from teams.api.views import TeamViewSet
+from teams.api.views import TeamViewSet, UserViewSet
 from teams.forms import ThrottledAuthenticationForm
 from networks.api.views import NetworkViewSet
 from operations.api.views import OperationViewSet
@@ -30,6 +30,7 @@ router.register("topology", TopologyViewSet, basename="topology")
 router.register("drift", DriftViewSet, basename="drift")
 router.register("reachability/probes", ProbeViewSet, basename="reachability-probe")
 router.register("teams", TeamViewSet, basename="team")
+router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="hosts:list", permanent=False)),

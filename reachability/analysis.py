@@ -18,8 +18,8 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from . import choices as C
-from .places import (HOST, HOSTONLY, LAN, PRIVATE, UNKNOWN, Cause, Index, fix, host_end,
-                     iface_problem, nic_end, outside_end)
+from .places import (HOST, HOSTONLY, LAN, PRIVATE, UNKNOWN, Cause, Index, address_ends, fix,
+                     host_end, iface_problem, nic_end, outside_end, subnets)
 
 
 @dataclass
@@ -54,16 +54,7 @@ def _net_label(net):
     return f"network {net.name} ({net.bridge})" if net.bridge else f"network {net.name}"
 
 
-def _subnets(net):
-    out = []
-    for s in net.subnets or []:
-        try:
-            n = ipaddress.ip_network(s, strict=False)
-        except ValueError:
-            continue
-        if n.version == 4:
-            out.append(n)
-    return out
+_subnets = subnets
 
 
 def _in(ip, nets):
@@ -191,10 +182,11 @@ def _host_and_own_guest(ix, host, guest, f):
 
 
 def _no_gateway(ix, guest, host, f):
-    """A guest of an isolated network starting a connection to an address of its own host off
-    that network: libvirt's dnsmasq gives isolated guests no default gateway (dhcp-option=3),
-    so they reach the host only at its address on the bridge (the host's replies and its own
-    connections to the guest leave from that address)."""
+    """A guest of an isolated network and an address of its own host off that network (its
+    LAN address): libvirt's dnsmasq gives isolated guests no default gateway (dhcp-option=3),
+    so the guest has no route to that address: it neither reaches the host there nor answers
+    packets sent from there (``ping -I <LAN address>`` from the host gets nothing back). Both
+    directions; the host's address on the bridge works both ways."""
     p, nets = guest.place, _subnets(guest.place.net) if guest.place.net else []
     if p.kind != PRIVATE or p.net.forward_mode is not None or not nets or not host.address \
             or _in(host.address, nets):
@@ -202,8 +194,9 @@ def _no_gateway(ix, guest, host, f):
     on_bridge = next((str(i.ip) for i in ix.host_ips[host.host] if i.ip in nets[0]), None)
     where = f"its address on {p.bridge}" + (f" ({on_bridge})" if on_bridge else "")
     f.block(Cause(C.ISOLATED, f"{_net_label(p.net)} is isolated: libvirt's DHCP gives its guests "
-                  f"no default gateway, so {guest.label} reaches {_name(ix, host.host)} only at "
-                  f"{where}, not at {host.address}.", f"net:{p.host}:{p.net.name}",
+                  f"no default gateway, so {guest.label} has no route to {host.address}: it "
+                  f"talks with {_name(ix, host.host)} only at {where}, and neither reaches nor "
+                  f"answers {host.address}.", f"net:{p.host}:{p.net.name}",
                   fixes=[fix(C.FIX_SECOND_NIC, f"Use {on_bridge or where}, or give "
                              f"{guest.label} a second NIC on a NAT or bridged network",
                              vm=_vm_pk(guest), host=p.host)]))
@@ -372,6 +365,7 @@ def can_start(ix, a, b, direction=C.FORWARD):
     _overlap(ix, a, b, f)
     if pa.kind == HOST and pb.host == pa.host:
         _host_and_own_guest(ix, pa.host, b, f)
+        _no_gateway(ix, b, a, f)  # the guest's replies to that address have no way either
         return f
     if pb.kind == HOST and pa.host == pb.host:
         _host_and_own_guest(ix, pb.host, a, f)
@@ -516,6 +510,7 @@ def analyse(ix, a, b):
     """The answer to "can A reach B?" for two ends (places.nic_end / host_end / outside_end):
     a JSON-ready dict with the verdict, both directions, the causes with their fixes, the
     assumptions and the hops (graph ids, A to B)."""
+    address_ends(ix, a, b)
     problems = []
     for end in (a, b):
         for cause in end.problems:

@@ -293,15 +293,101 @@ def _device_problems(index, end, host, dev):
 
 
 def host_end(index, host, address=None):
+    """A host: at ``address`` when one of its addresses was asked about; by its name, at its
+    first LAN address until :func:`address_for` picks the one the other end would use."""
     h = index.hosts.get(host)
     if h is None:
         return None
     addresses = sorted(index.host_addr[host].values())
     ip = address or (addresses[0][1] if addresses else None)
-    end = End("host", f"host:{host}", h.name, host, ip, Place(HOST, host), hops=[f"host:{host}"],
-              address=address)
+    end = End("host", f"host:{host}", f"{h.name} at {address}" if address else h.name, host, ip,
+              Place(HOST, host), hops=[f"host:{host}"], address=address)
     end.problems += _host_problems(index, host)
     return end
+
+
+def subnets(net):
+    """The IPv4 subnets of a network record (its <ip> elements)."""
+    out = []
+    for s in net.subnets or []:
+        try:
+            n = ipaddress.ip_network(s, strict=False)
+        except ValueError:
+            continue
+        if n.version == 4:
+            out.append(n)
+    return out
+
+
+def lan_name(lan):
+    """A LAN segment's graph id as people read it: its subnet, or the name it was given."""
+    return lan.split(":", 1)[-1].removeprefix("name:")
+
+
+def _lan_towards(index, other):
+    """The LAN segment ``other``'s packets for another host arrive on: a private network's
+    uplink LAN (NAT / routed), a bridged or macvtap guest's LAN, an outside address's LAN; for
+    a host, one of its LANs (the first the caller shares with it, see address_for)."""
+    p = other.place
+    if p.kind == PRIVATE and p.net is not None:
+        dev = p.net.forward_devs[0] if p.net.forward_devs else index.default_dev(p.host)
+        return index.lan_of_device(p.host, dev) if dev else ""
+    if p.kind == LAN:
+        return p.lan
+    return ""
+
+
+def address_for(index, end, other):
+    """A host asked about by name is resolved to the address ``other`` would actually use, and
+    its label says which (``kvm1 at 10.79.18.1 (its address on inet)``):
+
+    - a guest on a private network of that host: the host's address on the network's bridge
+      (the guests' gateway; an isolated network's guests have no other way to the host);
+    - a guest on a host-only bridge of that host: the bridge's address;
+    - a guest bridged or on macvtap over that host's LAN: the host's address on that LAN;
+    - anything else (a guest or host elsewhere, an outside address): the host's address on
+      the LAN the other end's packets arrive on, else its first LAN address.
+
+    A host asked about at one of its addresses keeps it. Returns ``end`` (changed in place)."""
+    if end.kind != "host" or end.address or other is None or other.id == end.id:
+        return end
+    host, p = end.host, other.place
+    name = index.hosts[host].name if host in index.hosts else str(host)
+    ip = where = None
+    if p.host == host and p.kind in (PRIVATE, HOSTONLY):
+        if p.kind == PRIVATE:
+            nets, where = subnets(p.net), p.net.name
+            ip = next((str(i.ip) for i in index.host_ips[host] if any(i.ip in n for n in nets)),
+                      None)
+        else:
+            where = p.bridge
+            ip = next((a["address"] for a in index.ifaces[(host, p.bridge)].addresses
+                       if a.get("family") == "inet" and a.get("scope", 0) == 0), None)
+        if ip is None:  # the guest has no way to the host at all (the analysis says why)
+            end.ip, end.label = None, f"{name} (it has no address on {where})"
+            return end
+    else:
+        lans = index.host_addr[host]
+        lan = p.lan if p.host == host else _lan_towards(index, other)
+        if other.kind == "host":
+            lan = next((x for x in sorted(lans) if x in index.host_addr[other.host]), "")
+        if lan in lans:
+            ip, where = lans[lan][1], lan_name(lan)
+        elif lans:
+            lan = sorted(lans)[0]
+            ip, where = lans[lan][1], lan_name(lan)
+    if ip is None:
+        return end
+    end.ip, end.address = ip, ip
+    end.label = f"{name} at {ip} (its address on {where})"
+    return end
+
+
+def address_ends(index, a, b):
+    """address_for both ways: a question's two ends, hosts asked by name resolved."""
+    address_for(index, a, b)
+    address_for(index, b, a)
+    return a, b
 
 
 def outside_end(index, address, lan=""):

@@ -2,8 +2,8 @@
 packets say next to the analysis. Pure (on places.End and the read model); the worker sends
 them (reachability.operations, kvmweb.virt.probes).
 
-- A host end pings the other end's address from that host (its direction: a-to-b when the
-  host is the source).
+- A host end pings the other end's address from that host, from the host's address the
+  question is about (``ping -I``; its direction: a-to-b when the host is the source).
 - A VM NIC end of a running VM pings the other end from inside the guest, through
   qemu-guest-agent (guest-exec); a guest without the agent says so when the probe runs.
 - A VM NIC whose host has an address on the guest's bridge (virbr0 of a NAT network, a bridge
@@ -44,8 +44,10 @@ def plan(ix, a, b):
     out = []
     for end, other, direction in ((a, b, C.FORWARD), (b, a, C.BACKWARD)):
         if end.kind == "host" and other.ip and end.id != other.id:
+            # From the address the question is about (ping -I takes an address too): a host
+            # answers an isolated guest from its bridge address, never from its LAN one.
             out.append({"kind": "host-ping", "host": end.host, "direction": direction,
-                        "to": other.ip, "iface": "",
+                        "to": other.ip, "iface": end.address or "",
                         "title": f"ping {other.label} from {end.label}"})
         elif end.kind == "nic" and other.ip and end.vm is not None and end.vm.state == "running":
             out.append({"kind": "guest-ping", "host": end.host, "direction": direction,

@@ -2,6 +2,7 @@
 the ways people name them, links for the fixes, and the graph ids to highlight. Reads the
 database only (the analysis itself is pure: reachability.analysis)."""
 
+import re
 from urllib.parse import urlencode
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from . import probes
 from .access import may_probe, question_scope, require_probe, visible_probes
 from .analysis import analyse, end_for
 from .models import Probe
-from .places import Index, nic_end
+from .places import Index, address_ends, nic_end
 
 
 class NotFound(Exception):
@@ -43,9 +44,91 @@ def user_model(user):
         nics=[n for n in model.nics if (n.host, n.vm_uuid) not in gone_vms])
 
 
+# -- what people read: an end as the question box shows it, and each hop of a path --------------
+
+# A VM NIC as the box shows it (form_label), typed back or bookmarked: names one NIC.
+NIC_LABEL = re.compile(r"^(?P<vm>.+) · NIC (?P<mac>[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}) "
+                       r"on (?P<host>.+)$")
+
+
+def _host_name(ix, pk):
+    host = ix.hosts.get(pk)
+    return host.name if host is not None else f"host {pk}"
+
+
+def form_label(ix, end):
+    """The text the question box shows for an end after an answer: "web1 · NIC 52:54:…:81 on
+    kvm1", a host's name, or the address asked about. resolve() reads it back as the same end
+    (graph ids stay out of the box)."""
+    if end.kind == "nic" and end.vm is not None and end.nic is not None:
+        return f"{end.vm.name} · NIC {end.nic.mac} on {_host_name(ix, end.host)}"
+    if end.kind == "host" and not end.address:
+        return _host_name(ix, end.host)
+    return end.ip or end.label
+
+
+def hop_label(ix, hop):
+    """A graph id of a path as people name the thing: "web1 NIC 52:54:…", "vnet3 on kvm1",
+    "virbr0 (default on kvm1)", "network default on kvm1", "LAN 10.0.0.0/24", "kvm2". An id
+    the read model no longer knows stays as it is."""
+    kind, _, rest = hop.partition(":")
+    try:
+        if kind == "nic":
+            host, uuid, mac = rest.split(":", 2)
+            vm = ix.vms.get((int(host), uuid))
+            return f"{vm.name if vm else 'a VM'} NIC {mac}"
+        if kind == "vm":
+            host, uuid = rest.split(":", 1)
+            vm = ix.vms.get((int(host), uuid))
+            return f"VM {vm.name}" if vm else hop
+        if kind == "if":
+            host, name = rest.split(":", 1)
+            net = ix.net_on_bridge.get((int(host), name))
+            where = _host_name(ix, int(host))
+            return f"{name} ({net.name} on {where})" if net else f"{name} on {where}"
+        if kind == "net":
+            host, name = rest.split(":", 1)
+            return f"network {name} on {_host_name(ix, int(host))}"
+        if kind == "host":
+            return _host_name(ix, int(rest))
+    except ValueError:
+        return hop
+    if kind == "lan":
+        return f"LAN {rest.removeprefix('name:')}"
+    if kind == "ip":
+        return rest
+    return hop
+
+
+def label_answer(ix, answer, a, b):
+    """Labels beside the graph ids of an answer: each end's ``form_label``, the ``path`` as
+    [{id, label}] and each cause's ``hop_label`` (the ids stay for the topology page)."""
+    answer["source"]["form_label"] = form_label(ix, a)
+    answer["destination"]["form_label"] = form_label(ix, b)
+    answer["path"] = [{"id": h, "label": hop_label(ix, h)} for h in answer["hops"]]
+    for cause in answer["causes"] + answer["warnings"]:
+        cause["hop_label"] = hop_label(ix, cause["hop"]) if cause.get("hop") else ""
+    return answer
+
+
+def _by_form_label(ix, text):
+    """The NIC a form_label names, or None when ``text`` is not one."""
+    match = NIC_LABEL.match(text)
+    if match is None:
+        return None
+    mac = match["mac"].lower()
+    for nic in ix.model.nics:
+        vm = ix.vms.get((nic.host, nic.vm_uuid))
+        if (nic.mac == mac and vm is not None and vm.name == match["vm"]
+                and _host_name(ix, nic.host) == match["host"]):
+            return nic_end(ix, nic.host, nic.vm_uuid, nic.mac)
+    return None
+
+
 def resolve(ix, text="", vm_pk=None):
-    """An end from what a person typed: a graph id (nic:…, vm:…, host:…), an IPv4 address, a VM
-    name (``name@host`` when several hosts have one), a host name; or a VM by database pk."""
+    """An end from what a person typed: a graph id (nic:…, vm:…, host:…), an IPv4 address, a
+    NIC as the box shows it (form_label), a VM name (``name@host`` when several hosts have
+    one), a host name; or a VM by database pk."""
     if vm_pk not in (None, ""):
         vm = next((v for v in ix.model.vms if str(v.pk) == str(vm_pk)), None)
         nics = sorted(ix.nics_of_vm.get((vm.host, vm.uuid), []), key=lambda n: n.mac) if vm else []
@@ -57,7 +140,7 @@ def resolve(ix, text="", vm_pk=None):
     text = (text or "").strip()
     if not text:
         raise NotFound("say what to reach: a VM, a host or an IPv4 address")
-    end = end_for(ix, text)
+    end = end_for(ix, text) or _by_form_label(ix, text)
     if end is not None:
         return end
     name, _, host_name = text.partition("@")
@@ -163,7 +246,9 @@ def elements(model, hops):
 def _question(user, source, destination, source_vm, destination_vm):
     model = user_model(user)
     ix = Index(model)
-    return model, ix, resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+    a, b = resolve(ix, source, source_vm), resolve(ix, destination, destination_vm)
+    address_ends(ix, a, b)  # a host by name: the address the other end uses (probes ping it)
+    return model, ix, a, b
 
 
 def ask(user, source="", destination="", source_vm=None, destination_vm=None):
@@ -171,7 +256,7 @@ def ask(user, source="", destination="", source_vm=None, destination_vm=None):
     graph elements of the path and the user's latest probes of it. Raises NotFound for an end
     the user may not see."""
     model, ix, a, b = _question(user, source, destination, source_vm, destination_vm)
-    answer = analyse(ix, a, b)
+    answer = label_answer(ix, analyse(ix, a, b), a, b)
     for cause in answer["causes"] + answer["warnings"]:
         for fix in cause["fixes"]:
             link_fix(fix)

@@ -23,8 +23,23 @@ def ask(request):
         except services.NotFound as exc:
             form.add_error(None, str(exc))
             status = 404  # the same for what does not exist and what the user may not see
+        else:
+            form = _labelled(form, answer)
     return render(request, "reachability/ask.html", {"form": form, "answer": answer},
                   status=status)
+
+
+def _labelled(form, answer):
+    """The box again, holding the two ends by their labels (services.form_label: "web1 · NIC
+    52:54:… on kvm1"), not by the graph ids or VM id the question may have come with; asked
+    again, the labels name the same ends."""
+    data = form.data.copy()
+    data["source"] = answer["source"]["form_label"]
+    data["destination"] = answer["destination"]["form_label"]
+    data.pop("source_vm", None)
+    labelled = QuestionForm(data)
+    labelled.is_valid()
+    return labelled
 
 
 @require_POST

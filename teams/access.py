@@ -1,7 +1,8 @@
 """Who may see and change teams, members, grants, quotas, pools, the audit log and tokens: the
 only place for the teams app (on kvmweb.access).
 
-- Administrators (staff) create and delete teams and set grants, quotas and pools.
+- Administrators (staff) create and delete teams and set grants, quotas and pools, and create
+  users (Teams → Users).
 - A team admin manages the team's members (not their own team's grants or quotas).
 The pages (teams.views) and the API (teams.api.views, /api/teams/) ask the same functions.
 - Members see their team's page (members, grants, quotas and usage, pools).
@@ -34,6 +35,11 @@ def require_manage_teams(user):
                                     "and address pools")
 
 
+def require_create_users(user):
+    require(is_admin(user), "only administrators create users (a team admin adds existing "
+                            "users to the team on its page)")
+
+
 def can_manage_members(user, team):
     return is_admin(user) or team.pk in core.team_ids(user, TEAM_ADMIN)
 
@@ -56,6 +62,7 @@ def visible_audit_entries(user):
 PERMISSIONS = {
     "teams:list": [Check(SIGNED_IN), Check(ADMIN, "POST", {"name": "newteam"})],
     "teams:audit": SIGNED_IN,
+    "teams:users": [Check(ADMIN), Check(ADMIN, "POST", {"username": "newuser", "role": "viewer"})],
     "teams:tokens": [Check(SIGNED_IN), Check(SIGNED_IN, "POST", {"name": "t", "days": 1})],
     "teams:token_revoke": Check(SELF, "POST"),
     "teams:detail": TEAM_MEMBER,
@@ -68,6 +75,7 @@ PERMISSIONS = {
     "teams:grant_remove": Check(ADMIN, "POST"),
     "teams:pool_add": Check(ADMIN, "POST", {"cidr": "10.88.0.0/16", "prefix": 24}),
     "teams:pool_remove": Check(ADMIN, "POST"),
+    "api:user-list": {"GET": ADMIN, "POST": Check(ADMIN, data={"username": "newuser"})},
     "api:team-list": {"GET": SIGNED_IN, "POST": Check(ADMIN, data={"name": "newteam"})},
     "api:team-detail": {"GET": TEAM_MEMBER, "PUT": Check(ADMIN, data={"name": "bluer"}),
                         "PATCH": Check(ADMIN, data={"description": "web"}), "DELETE": ADMIN},

@@ -1,4 +1,4 @@
-"""Forms: login with throttling, teams, members, grants, quotas, pools, API tokens."""
+"""Forms: login with throttling, teams, members, grants, quotas, pools, API tokens, new users."""
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -95,3 +95,30 @@ class TokenForm(Styled):
     name = forms.CharField(max_length=64)
     days = forms.IntegerField(min_value=1, max_value=3650, initial=90, required=False,
                               label="Expires after (days)", help_text="empty: never")
+
+
+class UserCreateForm(Styled):
+    """A new user (administrators): an empty password is generated and shown once; a team
+    makes the user a member right away."""
+
+    username = forms.CharField(max_length=150, label="User name")
+    email = forms.EmailField(required=False, label="E-mail")
+    password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}), help_text="empty: one is generated and shown "
+                                                           "once")
+    is_staff = forms.BooleanField(required=False, label="Administrator (staff)")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False,
+                                  help_text="add to this team right away")
+    role = forms.ChoiceField(choices=choices.ROLE_CHOICES, initial=choices.VIEWER,
+                             label="Role in the team")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["is_staff"].widget.attrs["class"] = "form-check-input"
+
+    def clean_username(self):
+        return validation.new_username(self.cleaned_data["username"])
+
+    def clean_password(self):
+        return validation.new_password(self.cleaned_data.get("password"),
+                                       self.data.get("username", ""))

@@ -1,6 +1,9 @@
-"""Changes to teams, recorded in the audit log (teams.models.AuditEntry). Host changes are
-Operations and are their own audit record."""
+"""Changes to teams and users, recorded in the audit log (teams.models.AuditEntry). Host
+changes are Operations and are their own audit record."""
 
+import secrets
+
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -69,6 +72,24 @@ def remove_member(user, membership):
     record(user, "team.member.remove", membership.team, membership.user.get_username(),
            before={"role": membership.role})
     membership.delete()
+
+
+@transaction.atomic
+def create_user(user, username, email="", password="", is_staff=False, team=None,
+                role=choices.VIEWER):
+    """A new user (administrators; the caller checks), audited as ``user.create``, and made a
+    member of ``team`` with ``role`` when one is given (audited as ``team.member``). An empty
+    ``password`` is generated. Returns (the user, the generated password or "" when one was
+    given): a generated password is shown once and stored only hashed."""
+    generated = "" if password else secrets.token_urlsafe(12)
+    new = get_user_model().objects.create_user(username, email or "", password or generated,
+                                               is_staff=bool(is_staff))
+    record(user, "user.create", None, f"user:{username}",
+           after={"username": username, "email": email or "", "is_staff": bool(is_staff),
+                  "password": "generated" if generated else "set"})
+    if team is not None:
+        set_member(user, team, new, role)
+    return new, generated
 
 
 def _grant_dict(grant):

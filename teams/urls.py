@@ -6,6 +6,7 @@ app_name = "teams"
 urlpatterns = [
     path("", views.team_list, name="list"),
     path("audit/", views.audit, name="audit"),
+    path("users/", views.users, name="users"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("<int:pk>/", views.team_detail, name="detail"),

@@ -45,3 +45,26 @@ def names(values):
 def split_names(text):
     """Names from a text field of the page: separated by spaces or commas."""
     return names((text or "").replace(",", " ").split())
+
+
+def new_username(username):
+    """A user name nobody has (in any case), with the characters Django's users allow."""
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError("give the user a name")
+    UnicodeUsernameValidator()(username)
+    if get_user_model().objects.filter(username__iexact=username).exists():
+        raise ValidationError(f"a user named {username!r} exists already")
+    return username
+
+
+def new_password(password, username=""):
+    """``password`` as Django's password validators accept it (settings.AUTH_PASSWORD_VALIDATORS);
+    empty: one is generated (teams.services.create_user)."""
+    from django.contrib.auth.password_validation import validate_password
+
+    if password:
+        validate_password(password, get_user_model()(username=username))
+    return password

@@ -1,10 +1,12 @@
 """Pages: teams (members, host grants, quotas with usage, address pools with what uses them),
-the audit log, and the user's API tokens. They read and write the database only."""
+users (administrators create them), the audit log, and the user's API tokens. They read and
+write the database only."""
 
 import difflib
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,9 +16,11 @@ from hosts.models import Host
 from operations.access import visible_operations
 
 from . import quotas, services
-from .access import (can_manage_members, can_manage_teams, require_manage_members,
-                     require_manage_teams, visible_audit_entries, visible_teams)
-from .forms import GrantForm, MemberForm, PoolForm, QuotaForm, TeamForm, TokenForm
+from .access import (can_manage_members, can_manage_teams, require_create_users,
+                     require_manage_members, require_manage_teams, visible_audit_entries,
+                     visible_teams)
+from .forms import (GrantForm, MemberForm, PoolForm, QuotaForm, TeamForm, TokenForm,
+                    UserCreateForm)
 
 
 def team_list(request):
@@ -153,6 +157,29 @@ def pool_remove(request, pk, pool_pk):
     team = _team(request, pk)
     services.remove_pool(request.user, get_object_or_404(team.pools, pk=pool_pk))
     return redirect(team)
+
+
+# -- users (administrators) -------------------------------------------------------------------
+
+def users(request):
+    """Every user with their teams, and the form that makes one (administrators only: team
+    admins add existing users to their team on its page)."""
+    require_create_users(request.user)
+    team = request.GET.get("team", "")
+    form = UserCreateForm(request.POST or None,
+                          initial={"team": team} if team.isdigit() else None)
+    created = password = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created, password = services.create_user(
+            request.user, data["username"], data["email"], data["password"], data["is_staff"],
+            data["team"], data["role"])
+        team = f" and added to team {data['team']} as {data['role']}" if data["team"] else ""
+        messages.success(request, f"User {created.username} created{team}.")
+        form = UserCreateForm()
+    people = get_user_model().objects.order_by("username").prefetch_related("memberships__team")
+    return render(request, "teams/users.html", {
+        "people": people, "form": form, "created": created, "password": password})
 
 
 # -- audit ----------------------------------------------------------------------------------

@@ -181,7 +181,9 @@ def _build_host(g, host, rm, group_over):
             master = names[i.master]
             kind = C.SLAVE if C.IFKINDS.get(master.kind) == "bond" else C.PORT
             g.edge(kind, iid(master.name), iid(i.name), h, iface=i.name)
-        if i.parent in names:
+        # A link whose peer is in another namespace (link_netnsid set) has no parent here: its
+        # peer index names a link of that namespace, not the one with that index on this host.
+        if i.parent in names and i.link_netnsid is None:
             ifkind = C.IFKINDS.get(i.kind, i.kind)
             if ifkind == "vlan":
                 g.edge(C.VLAN_ON, iid(i.parent), iid(i.name), h, iface=i.name)

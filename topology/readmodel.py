@@ -30,6 +30,7 @@ class IfaceRec:
     mtu: int | None = None
     master: str = ""
     parent: str = ""
+    link_netnsid: int | None = None  # the peer is in another network namespace (eth0@if4)
     addresses: list = field(default_factory=list)  # [{family, address, prefixlen, scope}]
     routes: list = field(default_factory=list)  # [{family, dst, gateway, metric}]
 
@@ -164,7 +165,8 @@ def _ifaces(HostInterface, host_ids):
     # ``stats`` holds counters and routes; only the routes are needed (for NAT's way out).
     rows = HostInterface.objects.filter(host_id__in=host_ids).order_by().values_list(
         "host_id", "name", "kind", "up", "carrier", "state", "mac", "mtu", "master", "parent",
-        "addresses", "stats")
+        "link_netnsid", "addresses", "stats")
     return [IfaceRec(host=h, name=n, kind=k, up=u, carrier=c, state=s, mac=m, mtu=mtu, master=ma,
-                     parent=p, addresses=a or [], routes=(st or {}).get("routes", []))
-            for h, n, k, u, c, s, m, mtu, ma, p, a, st in rows]
+                     parent=p, link_netnsid=ns, addresses=a or [],
+                     routes=(st or {}).get("routes", []))
+            for h, n, k, u, c, s, m, mtu, ma, p, ns, a, st in rows]

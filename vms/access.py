@@ -16,8 +16,8 @@ kvmweb.access and networks.access).
 import posixpath
 
 from kvmweb import access as core
-from kvmweb.access import (HOST_OPERATOR, SIGNED_IN, TEAM_MEMBER, TEAM_OPERATOR, Check, Refused,
-                           is_admin)
+from kvmweb.access import (HOST_MEMBER, HOST_OPERATOR, SIGNED_IN, TEAM_MEMBER, TEAM_OPERATOR,
+                           Check, Refused, is_admin)
 from networks.access import may_use_network
 from networks.models import Network
 
@@ -127,6 +127,9 @@ PERMISSIONS = {
     "vms:list": SIGNED_IN,
     "vms:create": [Check(SIGNED_IN), Check(HOST_OPERATOR, "POST", _NEW_FORM)],
     "vms:detail": TEAM_MEMBER,
+    # what a NIC form warns of while choosing (reads the database): who sees the host
+    "vms:nic_warnings": Check(HOST_MEMBER, data={"host": "{host}", "type": "direct",
+                                                 "source": "eth0"}),
     "vms:delete": Check(TEAM_OPERATOR, "POST"),
     "vms:nic_add": Check(TEAM_OPERATOR, "POST", _NIC),
     "vms:nic_edit": [Check(TEAM_MEMBER, mac=_MAC),

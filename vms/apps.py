@@ -12,8 +12,9 @@ class VmsConfig(AppConfig):
 
         SYNC_EXTENSIONS.append(operations.sync_vm_side)
 
-        from hosts.live import NEIGHBOUR_HANDLERS
+        from hosts.live import ADDRESS_SEARCHES, NEIGHBOUR_HANDLERS
 
-        from .addresses import store_neighbours
+        from .addresses import search_moved, store_neighbours
 
         NEIGHBOUR_HANDLERS.append(store_neighbours)
+        ADDRESS_SEARCHES.append(search_moved)

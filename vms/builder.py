@@ -1,5 +1,6 @@
 """Domain and NIC XML for new VMs and NIC edits, built with kvmweb.virt.xml (never strings)."""
 
+from kvmweb.virt.probes import AGENT_CHANNEL
 from kvmweb.virt.xml import Domain
 
 SOURCE_KEYS = ("type", "source", "mode", "portgroup")
@@ -89,4 +90,8 @@ def domain_xml(spec, domain_type, disk_path=None):
         doc.graphics.add(type="vnc", port=-1, autoport=True).set_listen("127.0.0.1")
     doc.serials.add(type="pty", target_port=0)
     doc.consoles.add(type="pty", target_type="serial", target_port=0)
+    if spec.get("guest_agent", True):
+        # The port qemu-guest-agent listens on: kvmweb's in-guest probes (guest-exec ping) and
+        # the guest's own addresses (guest-network-get-interfaces) go through it.
+        doc.channels.add(type="unix", target_type="virtio", target_name=AGENT_CHANNEL)
     return doc.to_xml()

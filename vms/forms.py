@@ -62,6 +62,9 @@ class VMCreateForm(Styled):
     cmdline = forms.CharField(required=False, label="Kernel command line", initial="console=ttyS0")
     domain_type = forms.ChoiceField(choices=DOMAIN_TYPES, initial="auto")
     display = forms.ChoiceField(choices=DISPLAY_CHOICES, initial="vnc", required=False)
+    guest_agent = forms.BooleanField(
+        required=False, initial=True, label="Guest agent channel",
+        help_text="org.qemu.guest_agent.0: in-guest probes and the agent's addresses need it")
     start = forms.BooleanField(required=False, initial=True, label="Start after create")
 
     def __init__(self, *args, user=None, **kwargs):

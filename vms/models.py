@@ -49,6 +49,9 @@ class DomainInterface(models.Model):
     link_state = models.CharField(max_length=8, default="up")
     portgroup = models.CharField(max_length=64, blank=True)
     stats = models.JSONField(default=dict, blank=True)
+    # When the NIC last moved to another network, bridge or device (its type or source changed
+    # between two reads; kept across re-reads): addresses learnt before it no longer count.
+    moved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["domain", "pk"]
@@ -107,8 +110,9 @@ class Volume(models.Model):
 
 
 class GuestAddress(models.Model):
-    """An address of a guest NIC that came from the guest agent or the host's ARP table
-    (virsh domifaddr --source agent|arp). DHCP leases live in networks.Lease."""
+    """An address of a guest NIC that came from the guest agent (virsh domifaddr --source
+    agent) or the host's neighbour table (netlink, as `ip -s neigh`). DHCP leases live in
+    networks.Lease. Which of them are shown: vms.addresses."""
 
     class Source(models.TextChoices):
         AGENT = "agent", "guest agent"
@@ -121,6 +125,12 @@ class GuestAddress(models.Model):
     family = models.CharField(max_length=4, default="ipv4")
     source = models.CharField(max_length=8, choices=Source.choices)
     seen = models.DateTimeField(auto_now=True)
+    # Neighbour entries: the host interface the entry is on, its NUD state (reachable, stale…)
+    # and when the host last confirmed the guest answered there (the kernel's ndm_confirmed;
+    # for the agent: when it was read). See vms.addresses for which of these still count.
+    dev = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=12, blank=True)
+    confirmed = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["host", "mac", "ip"]

@@ -13,14 +13,14 @@ from hosts import operations as host_operations
 from hosts import services as host_services
 from hosts import signals
 from kvmweb import events
-from kvmweb.virt import domains, inventory
+from kvmweb.virt import domains, inventory, netlink
 from kvmweb.virt.domains import CONFIG, LIVE, UNPLUG_TIMEOUT
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops
 
-from . import builder, services
-from .models import Domain, GuestAddress, StoragePool, Volume
+from . import addresses, builder, services
+from .models import Domain, StoragePool, Volume
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _dom(op):
 # --------------------------------------------------------------------------- read model
 
 @transaction.atomic
-def _store_vm_side(host, pools, addresses):
+def _store_vm_side(host, pools, agent, neighbours):
     seen = []
     for rec in pools:
         pool, _ = StoragePool.objects.update_or_create(
@@ -47,25 +47,31 @@ def _store_vm_side(host, pools, addresses):
         pool.volumes.all().delete()
         Volume.objects.bulk_create(Volume(pool=pool, **vol) for vol in rec["volumes"])
     host.pools.exclude(pk__in=seen).delete()
-    GuestAddress.objects.filter(host=host).delete()
-    GuestAddress.objects.bulk_create(GuestAddress(host=host, **a) for a in addresses)
+    addresses.store_agent_addresses(host, agent)
+    if neighbours is not None:
+        addresses.store_neighbours(host, neighbours)
 
 
 def sync_vm_side(host):
     """What the host sync does not read: storage pools and volumes, and guest addresses from
-    the guest agent or the host's ARP table (DHCP leases come with the host sync)."""
+    the guest agent or the host's neighbour table (DHCP leases come with the host sync). The
+    table is read through netlink, not libvirt's ARP source (/proc/net/arp), because whether an
+    entry still counts depends on its state and when it was confirmed (vms.addresses)."""
     conn = _conn(host)
     pools = domains.list_pools(conn)
-    addresses = []
+    agent = []
     for dom_row in Domain.objects.filter(host=host, state="running"):
         try:
             dom = domains.lookup(conn, dom_row.uuid)
         except VirtError:
             continue
-        for source in ("agent", "arp"):
-            for row in domains.interface_addresses(dom, source):
-                addresses.append({**row, "source": source})
-    _store_vm_side(host, pools, addresses)
+        agent += domains.interface_addresses(dom, "agent")
+    try:
+        neighbours = netlink.read_neighbours(host.target())
+    except VirtError as exc:
+        log.info("host %s: neighbour table not read: %s", host, exc)
+        neighbours = None  # keep what the watcher's stream stored
+    _store_vm_side(host, pools, agent, neighbours)
 
 
 def refresh(op):
@@ -201,9 +207,11 @@ def create(op):
         ops.report(op, None, params={**op.params, "spec": spec})
     wanted = spec.get("domain_type") or "auto"
     types = (host.capabilities or {}).get("domain_types") or []
-    domain_type = wanted if wanted != "auto" else ("kvm" if "kvm" in types else "qemu")
-    ops.report(op, f"domain type {domain_type} (host offers {', '.join(types) or 'nothing?'})",
-               progress=10)
+    domain_type = services.domain_type(host, wanted)
+    why = ("as asked" if wanted != "auto"
+           else f"{host} is set to {host.domain_type}" if host.domain_type != "auto"
+           else f"host offers {', '.join(types) or 'nothing?'}")
+    ops.report(op, f"domain type {domain_type} ({why})", progress=10)
     disk_path = _new_volume(op, conn, spec) if spec.get("disk") == "new" else None
     if spec.get("disk") == "existing":
         disk_path = spec["volume"]

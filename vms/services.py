@@ -10,6 +10,7 @@ import random
 from django.db import transaction
 
 from kvmweb.access import Refused, acting_team
+from kvmweb.lab import bootpool
 from kvmweb.virt.xml import Domain as DomainXML
 from operations import services as ops
 from teams.quotas import over_quota
@@ -33,6 +34,40 @@ def new_mac():
         if not DomainInterface.objects.filter(mac=mac).exists():
             return mac
     raise RuntimeError("could not find a free MAC")
+
+
+def domain_type(host, wanted="auto"):
+    """The domain type a new VM gets: the one asked for; for ``auto``, the host's own setting
+    (Host.domain_type: lab hosts say qemu), else kvm where the host offers it, else qemu."""
+    if wanted and wanted != "auto":
+        return wanted
+    if host.domain_type and host.domain_type != "auto":
+        return host.domain_type
+    return "kvm" if "kvm" in ((host.capabilities or {}).get("domain_types") or []) else "qemu"
+
+
+def lab_boot(host):
+    """The tiny Linux on a lab host (the pool ``lab-boot`` with its kernel and initrd volumes,
+    as the read model last saw it): {pool, kernel, initrd, domain_type}, or None."""
+    vols = dict(Volume.objects.filter(pool__host=host, pool__name=bootpool.BOOT_POOL,
+                                      pool__active=True).values_list("name", "path"))
+    kernel, initrd = vols.get(bootpool.KERNEL_VOLUME), vols.get(bootpool.INITRD_VOLUME)
+    if not (kernel and initrd):
+        return None
+    return {"pool": bootpool.BOOT_POOL, "kernel": kernel, "initrd": initrd,
+            "kernel_volume": bootpool.KERNEL_VOLUME, "initrd_volume": bootpool.INITRD_VOLUME,
+            "domain_type": domain_type(host)}
+
+
+def form_initial(host):
+    """What the Create VM form starts with on this host: the host's domain type and, where the
+    lab's tiny Linux is, everything needed to boot it (kernel + initrd from its pool)."""
+    initial = {"domain_type": host.domain_type or "auto"}
+    found = lab_boot(host)
+    if found:
+        initial.update(boot="kernel", kernel=found["kernel"], initrd=found["initrd"],
+                       memory_mib=128)
+    return initial
 
 
 def _clean_nic(nic):

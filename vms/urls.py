@@ -6,6 +6,7 @@ app_name = "vms"
 urlpatterns = [
     path("", views.vm_list, name="list"),
     path("create/", views.vm_create, name="create"),
+    path("nic-warnings/", views.nic_warnings_view, name="nic_warnings"),
     path("<int:pk>/", views.vm_detail, name="detail"),
     path("<int:pk>/delete/", views.vm_delete, name="delete"),
     path("<int:pk>/nics/add/", views.nic_add, name="nic_add"),

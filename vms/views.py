@@ -1,7 +1,7 @@
 """VM pages. They read the database only; every change is an Operation (see vms.services)."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -69,6 +69,12 @@ def vm_detail(request, pk, nic_form=None):
     prefilled = _prefill(request, "nic_")
     found = addresses.for_vm(vm)
     nics = [(nic, found.get((vm.host_id, nic.mac), [])) for nic in vm.nics.all()]
+    # Each NIC's tap as the host's netlink stream last reported it: the row carries
+    # data-iface, so live.js shows `ip link set vnetN down` at once (host.interfaces events).
+    taps = {i.name: i for i in HostInterface.objects.filter(
+        host_id=vm.host_id, name__in=[n.target for n, _ in nics if n.target])}
+    for nic, _ in nics:
+        nic.tap = taps.get(nic.target)
     shown = displays(vm.xml)
     return render(request, "vms/detail.html", {
         "vm": vm, "nics": nics, "version": versions.current_version(vm), "disks": disk_paths(vm.xml), "displays": shown,
@@ -202,14 +208,58 @@ def nic_remove(request, pk, mac):
     return redirect("vms:detail", pk=vm.pk)
 
 
+def _lab_nic(host, user):
+    """Where the lab's tiny Linux is, its first NIC on the host's default network (when the user
+    may use it): with the form's other defaults, a name is all a first guest needs."""
+    from networks.access import may_use_network
+    from networks.models import Network
+
+    default = Network.objects.filter(host=host, name="default", active=True).first()
+    if default is None or not services.lab_boot(host) or not may_use_network(user, default):
+        return None
+    return [{"type": "network", "source": "default"}]
+
+
+def _sees_network(user, host, name):
+    from networks.access import visible_networks
+
+    return visible_networks(user).filter(host=host, name=name).exists()
+
+
+def nic_warnings_view(request):
+    """The warnings (validation.nic_warnings: macvtap blind spot, NAT isolation, a moved NIC
+    keeping its old address) of the NIC a form is choosing, for the form to show while the user
+    chooses (static/js/vms.js); the same words the Create / Apply answer and the API's 202 carry.
+    ?host=PK&type=…&source=…, and vm=PK&mac=… on a NIC's own form. Reads the database only."""
+    def number(name):
+        value = request.GET.get(name, "")
+        if not value.isdigit() or len(value) > 12:
+            raise Http404(f"say which {name} (its id)")
+        return int(value)
+
+    host = get_object_or_404(visible_hosts(request.user), pk=number("host"))
+    old, running = None, False
+    if request.GET.get("vm"):
+        vm = get_object_or_404(visible_vms(request.user), pk=number("vm"), host=host)
+        old = vm.nics.filter(mac=normalize_mac(request.GET.get("mac", "")[:17])).first()
+        running = vm.state == "running"
+    nic = {"type": request.GET.get("type", "")[:16], "source": request.GET.get("source", "")[:64]}
+    found = nic_warnings(host, nic, old=old, running=running) if nic["source"].strip() else []
+    if nic["type"] == "network" and not _sees_network(request.user, host, nic["source"].strip()):
+        found = []  # say nothing of a network the user may not see (not even its kind)
+    return JsonResponse({"warnings": found})
+
+
 def vm_create(request):
     hosts = visible_hosts(request.user)
     host_pk = request.GET.get("host") or request.POST.get("host")
     if not host_pk:
         return render(request, "vms/create.html", {"hosts": hosts, "host": None})
     host = get_object_or_404(hosts, pk=host_pk)
-    form = VMCreateForm(request.POST or None, user=request.user)
-    formset = NICFormSet(request.POST or None, prefix="nics")
+    form = VMCreateForm(request.POST or None, user=request.user,
+                        initial=services.form_initial(host))
+    formset = NICFormSet(request.POST or None, prefix="nics",
+                         initial=_lab_nic(host, request.user))
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         spec = dict(form.cleaned_data)
         team = spec.pop("team", None)
@@ -231,5 +281,6 @@ def vm_create(request):
     return render(request, "vms/create.html", {
         "hosts": hosts, "host": host, "form": form, "formset": formset,
         "sources": _sources(host, request.user), "pools": host.pools.all(),
+        "lab_boot": services.lab_boot(host),
         "volumes": Volume.objects.filter(pool__host=host),
     })

@@ -21,8 +21,8 @@ class HostSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "name", "uri", "key_path", "status", "status_reason",
                   "host_key", "host_key_fingerprint", "offered_host_key", "offered_fingerprint",
                   "last_seen", "last_sync", "hostname", "libvirt_version", "hypervisor_version",
-                  "capabilities", "networks", "domains", "running", "created"]
-        read_only_fields = [f for f in fields if f not in ("name", "uri", "key_path")]
+                  "capabilities", "domain_type", "networks", "domains", "running", "created"]
+        read_only_fields = [f for f in fields if f not in ("name", "uri", "key_path", "domain_type")]
 
     def validate(self, attrs):
         instance = Host(**{**({k: getattr(self.instance, k) for k in ("name", "uri", "key_path")}
@@ -69,4 +69,4 @@ class HostInterfaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = HostInterface
         fields = ["name", "index", "kind", "state", "up", "carrier", "mac", "mtu", "master",
-                  "parent", "addresses", "stats"]
+                  "parent", "link_netnsid", "addresses", "stats"]

@@ -6,10 +6,10 @@ Run ``python -m kvmweb.lab --help`` for the CLI.
 """
 from ._sys import LabError
 from .guests import build_tiny_linux, pxe_domain_xml, tiny_linux_domain_xml
-from .hosts import (DEFAULT_STATE_DIR, LabHost, create_lab, lab_exec, load_lab, pxe_mac,
-                    restart_libvirtd, teardown_lab)
+from .hosts import (DEFAULT_STATE_DIR, LabHost, create_lab, install_boot_pool, lab_exec,
+                    load_lab, pxe_mac, restart_libvirtd, teardown_lab)
 
 __all__ = ["LabError", "LabHost", "DEFAULT_STATE_DIR", "create_lab", "teardown_lab",
-           "load_lab", "lab_exec", "restart_libvirtd", "pxe_mac", "build_tiny_linux",
+           "load_lab", "lab_exec", "restart_libvirtd", "install_boot_pool", "pxe_mac", "build_tiny_linux",
            "tiny_linux_domain_xml",
            "pxe_domain_xml"]

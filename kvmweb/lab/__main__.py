@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ._sys import LabError, pid_alive
+from .guests import build_tiny_linux
 from .hosts import DEFAULT_STATE_DIR, create_lab, lab_exec, load_lab, teardown_lab
 
 
@@ -26,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="public key file (repeatable; may hold several keys)")
     c.add_argument("--subnet", default="10.77.0.0/24")
     c.add_argument("--no-guests", action="store_true", help="do not start the pxe1 guests")
+    c.add_argument("--tiny-linux", metavar="CACHE_DIR",
+                   help="build the tiny Linux there and put it on every host (pool lab-boot)")
     common(c)
     t = sub.add_parser("teardown", help="stop and remove the lab")
     common(t)
@@ -50,8 +53,10 @@ def main(argv=None) -> int:
             for f in args.authorized_key:
                 keys += [ln for ln in Path(f).read_text().splitlines()
                          if ln.strip() and not ln.lstrip().startswith("#")]
+            boot = build_tiny_linux(args.tiny_linux) if args.tiny_linux else None
             create_lab(args.hosts, keys, prefix=args.prefix, subnet=args.subnet,
-                       state_dir=args.state_dir, guests=() if args.no_guests else ("pxe",))
+                       state_dir=args.state_dir, guests=() if args.no_guests else ("pxe",),
+                       boot=boot)
             sys.stdout.write((Path(args.state_dir) / args.prefix / "lab.json").read_text())
         elif args.cmd == "teardown":
             teardown_lab(args.prefix, args.state_dir)

@@ -9,7 +9,10 @@ The guest's ``/init`` loads the virtio modules, runs ``udhcpc`` on eth0, prints
 the kernel parameter ``kvmweb.ping=A,B`` printing ``KVMWEB-PING <t> ok|fail``.
 If every target fails twice in a row it asks DHCP again (and prints
 ``KVMWEB-IP`` again), so pings follow a NIC that moved to another network.
-With the kernel parameter ``kvmweb.shell`` it also runs a shell on ttyS0, writes a line on
+It also runs Debian's ``qemu-guest-agent`` (with the libraries it needs, see
+:mod:`kvmweb.lab.guest_agent`) on the ``org.qemu.guest_agent.0`` port when the VM has that
+channel, printing ``KVMWEB-AGENT <port>``: guest-exec (ping) and guest-network-get-interfaces
+answer. With the kernel parameter ``kvmweb.shell`` it also runs a shell on ttyS0, writes a line on
 tty1 (the VGA screen) and prints ``KVMWEB-CTRLALTDEL`` when Ctrl-Alt-Del is pressed.
 """
 from __future__ import annotations
@@ -28,11 +31,15 @@ from pathlib import Path
 from lxml import etree
 
 from ._sys import LabError, run
+from .guest_agent import AGENT_PKG, agent_files
 
 KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX_PKG = "busybox-static"
+BUILD_PARTS = (AGENT_PKG,)
 MODULES = ("virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
-           "virtio_pci", "failover", "net_failover", "virtio_net")
+           "virtio_pci", "failover", "net_failover", "virtio_net",
+           # virtio-serial: the port qemu-guest-agent talks on (org.qemu.guest_agent.0)
+           "virtio_console")
 
 INIT_SCRIPT = r"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /etc/udhcpc
@@ -56,6 +63,26 @@ while [ -n "$left" ] && [ $n -lt 50 ]; do
 done
 [ -n "$left" ] && echo "KVMWEB-MODULES-FAILED$left"
 ip link set lo up
+# Debian's qemu-guest-agent on its virtio-serial port (what udev would link as
+# /dev/virtio-ports/<name>), restarted if it exits; guest-exec finds ping on this PATH.
+export PATH=/bin:/sbin
+if [ -x /usr/sbin/qemu-ga ]; then (
+  i=0
+  while [ $i -lt 600 ]; do  # a minute or more: a loaded TCG guest is slow to probe devices
+    for p in /sys/class/virtio-ports/*; do
+      [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
+      mkdir -p /dev/virtio-ports /tmp/qga
+      ln -sf "../${p##*/}" /dev/virtio-ports/org.qemu.guest_agent.0
+      echo "KVMWEB-AGENT ${p##*/}"
+      while :; do
+        /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /tmp/qga \
+          -f /tmp/qga/pid >>/tmp/qga/log 2>&1
+        sleep 1
+      done
+    done
+    sleep 0.1; i=$((i+1))
+  done ) &
+fi
 i=0
 while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 for dev in /sys/class/net/eth*; do ip link set "${dev##*/}" up; done
@@ -119,7 +146,10 @@ def _apt_download(pkg: str, dest: Path) -> Path:
     if existing:
         return existing[-1]
     os.chmod(dest, 0o755)  # let apt's _apt user write, avoids the sandbox warning
-    run(["apt-get", "download", pkg], cwd=dest, timeout=600)
+    proc = run(["apt-get", "download", pkg], cwd=dest, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise LabError(f"apt-get download {pkg} failed (exit {proc.returncode}): "
+                       f"{(proc.stderr or proc.stdout).strip()}")
     found = sorted(dest.glob(f"{pkg}_*.deb"))
     if not found:
         raise LabError(f"apt-get download {pkg} produced no .deb in {dest}")
@@ -161,7 +191,9 @@ def build_tiny_linux(cache_dir: str | os.PathLike) -> tuple[str, str]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         kpkg = _kernel_package()
         # The scripts' hash is in the name: a changed /init builds a new initrd.
-        digest = hashlib.sha256((INIT_SCRIPT + DHCP_SCRIPT).encode()).hexdigest()[:10]
+        # (and the module list, and whether qemu-guest-agent is in it: BUILD_PARTS)
+        digest = hashlib.sha256((INIT_SCRIPT + DHCP_SCRIPT + " ".join(MODULES + BUILD_PARTS))
+                                .encode()).hexdigest()[:10]
         out = cache / f"tiny-linux-{kpkg}-{digest}"
         kernel, initrd = out / "vmlinuz", out / "initrd.gz"
         if kernel.exists() and initrd.exists():
@@ -169,6 +201,8 @@ def build_tiny_linux(cache_dir: str | os.PathLike) -> tuple[str, str]:
         debs = cache / "debs"
         kroot = _extract(_apt_download(kpkg, debs), cache / "extract" / kpkg)
         broot = _extract(_apt_download(BUSYBOX_PKG, debs), cache / "extract" / BUSYBOX_PKG)
+        agent = agent_files(lambda pkg: _extract(_apt_download(pkg, debs),
+                                                 cache / "extract" / pkg))
         vmlinuz = sorted((kroot / "boot").glob("vmlinuz-*"))
         if not vmlinuz:
             raise LabError(f"no vmlinuz in {kpkg}")
@@ -202,6 +236,10 @@ def build_tiny_linux(cache_dir: str | os.PathLike) -> tuple[str, str]:
                 (root / "lib" / "kvmweb" / f"{name}.ko").write_bytes(data)
                 order.append(name)
             (root / "lib" / "kvmweb" / "modules.order").write_text(" ".join(order) + "\n")
+            for rel, src in agent.items():
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, root / rel)
+                os.chmod(root / rel, 0o755)
             for rel, text in (("init", INIT_SCRIPT), ("etc/udhcpc/default.script", DHCP_SCRIPT)):
                 (root / rel).write_text(text)
                 os.chmod(root / rel, 0o755)
@@ -273,9 +311,11 @@ def _interface(devices, nic: dict):
 
 def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
                           ping=(), memory_mib: int = 128, domain_type: str = "qemu",
-                          console_log: str | None = None, shell: bool = False) -> str:
+                          console_log: str | None = None, shell: bool = False,
+                          agent: bool = False) -> str:
     """Domain XML booting the tiny Linux directly from kernel+initrd (``shell``: with a shell
-    on its serial console, see the module docstring)."""
+    on its serial console, see the module docstring; ``agent``: with the qemu-guest-agent
+    channel, so the agent in it answers ``virsh qemu-agent-command`` and in-guest probes)."""
     for target in ping:
         if not re.fullmatch(r"[0-9A-Za-z.:-]+", str(target)):
             raise ValueError(f"bad ping target {target!r}")
@@ -295,6 +335,9 @@ def tiny_linux_domain_xml(name: str, kernel: str, initrd: str, nics: list[dict],
     for nic in nics:
         _interface(devices, nic)
     _serial(devices, console_log)
+    if agent:
+        channel = _sub(devices, "channel", type="unix")
+        _sub(channel, "target", type="virtio", name="org.qemu.guest_agent.0")
     return _finish(dom)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import guests as _guests
+from .bootpool import BOOT_POOL, INITRD_VOLUME, KERNEL_VOLUME, POOL_DIR
 from ._sys import (LabError, ifname, kill_netns_pids, netns_exists, netns_list,
                    pid_alive, read_pid, run, stop_pidfile)
 
@@ -40,7 +41,7 @@ RUNTIME_DIRS = ("etc-libvirt", "etc-network", "lib-libvirt", "log-libvirt", "run
 _NAME_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
 
 __all__ = ["LabHost", "LabError", "create_lab", "teardown_lab", "lab_exec", "load_lab",
-           "restart_libvirtd", "DEFAULT_STATE_DIR"]
+           "restart_libvirtd", "install_boot_pool", "DEFAULT_STATE_DIR"]
 
 
 @dataclass
@@ -335,6 +336,33 @@ def _setup_host(lab: _Lab, i: int, guests, warm: bool) -> None:
             _virsh(pid, "start", "pxe1", timeout=300)
 
 
+def install_boot_pool(host: LabHost, kernel: str, initrd: str) -> str:
+    """The tiny Linux's kernel and initrd as volumes of the dir pool ``lab-boot`` (defined,
+    started, autostarted; refreshed when a file changed). Idempotent; returns the pool dir."""
+    pid = host.libvirtd_pid
+    pool_dir = Path(host.state_dir) / "lib-libvirt" / BOOT_POOL
+    pool_dir.mkdir(parents=True, exist_ok=True)
+    pool_dir.chmod(0o755)
+    changed = False
+    for src, name in ((kernel, KERNEL_VOLUME), (initrd, INITRD_VOLUME)):
+        dest, st = pool_dir / name, Path(src).stat()
+        if not dest.exists() or (dest.stat().st_size, int(dest.stat().st_mtime)) != (
+                st.st_size, int(st.st_mtime)):
+            shutil.copy2(src, dest.with_suffix(".tmp"))
+            dest.with_suffix(".tmp").chmod(0o644)
+            dest.with_suffix(".tmp").replace(dest)
+            changed = True
+    if _virsh(pid, "pool-info", BOOT_POOL, check=False).returncode != 0:
+        _virsh(pid, "pool-define-as", BOOT_POOL, "dir", "--target", POOL_DIR)
+        changed = True
+    _virsh(pid, "pool-autostart", BOOT_POOL)
+    if not re.search(r"^State:\s+running", _virsh(pid, "pool-info", BOOT_POOL).stdout, re.M):
+        _virsh(pid, "pool-start", BOOT_POOL)
+    elif changed:
+        _virsh(pid, "pool-refresh", BOOT_POOL)
+    return POOL_DIR
+
+
 def pxe_mac(i: int) -> str:
     """The deterministic MAC of host i's pxe1 guest."""
     return f"52:54:00:77:{i // 256:02x}:{i % 256:02x}"
@@ -401,8 +429,9 @@ class _Lock:
 
 def create_lab(count: int, authorized_keys: list[str], prefix: str = "kvmlab",
                subnet: str = "10.77.0.0/24", state_dir: str = DEFAULT_STATE_DIR,
-               guests=("pxe",)) -> list[LabHost]:
-    """Create (or reuse) `count` lab hosts; return them. Idempotent."""
+               guests=("pxe",), boot: tuple[str, str] | None = None) -> list[LabHost]:
+    """Create (or reuse) `count` lab hosts; return them. Idempotent. ``boot``: (kernel,
+    initrd) of the tiny Linux, put on every host as volumes of the pool ``lab-boot``."""
     if not 1 <= count <= 89:
         raise ValueError("count must be between 1 and 89")
     lab = _Lab(prefix, subnet, state_dir)
@@ -424,6 +453,8 @@ def create_lab(count: int, authorized_keys: list[str], prefix: str = "kvmlab",
                 _write_authorized_keys(lab.host_dir(i), authorized_keys)
             _setup_host(lab, i, guests, warm=fresh)
             hosts.append(_host_record(lab, i))
+            if boot:
+                install_boot_pool(hosts[-1], *boot)
         for i in _existing_indexes(lab):
             if i > count:
                 _teardown_host(lab, i)

@@ -35,6 +35,16 @@ def lookup_name(conn, name):
         return call(conn.lookupByName, name)  # re-raise as a classified VirtError
 
 
+def lookup_uuid(conn, uuid):
+    """The domain with that UUID, or None."""
+    try:
+        return conn.lookupByUUIDString(uuid)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        return call(conn.lookupByUUIDString, uuid)  # re-raise as a classified VirtError
+
+
 def state(dom):
     """'running', 'shut off', 'paused'... as in ``virsh domstate``."""
     return DOMAIN_STATES.get(call(dom.state)[0], "nostate")

@@ -46,6 +46,11 @@ def list_interfaces():
         stats = link.get_attr("IFLA_STATS64") or link.get_attr("IFLA_STATS")
         master = link.get_attr("IFLA_MASTER")
         parent = link.get_attr("IFLA_LINK")
+        # A veth whose peer lives in another network namespace (``eth0@if4``): IFLA_LINK is an
+        # index in THAT namespace, so looking it up here would name an unrelated link.
+        netnsid = link.get_attr("IFLA_LINK_NETNSID")
+        if netnsid is not None:
+            parent = None
         result.append({
             "index": link["index"],
             "name": link.get_attr("IFLA_IFNAME"),
@@ -57,6 +62,7 @@ def list_interfaces():
             "mtu": link.get_attr("IFLA_MTU"),
             "master": by_index.get(master, "") if master else "",
             "parent": by_index.get(parent, "") if parent and parent != link["index"] else "",
+            "link_netnsid": netnsid,
             "addresses": addresses.get(link["index"], []),
             "stats": {
                 "rx_bytes": stats["rx_bytes"], "tx_bytes": stats["tx_bytes"],

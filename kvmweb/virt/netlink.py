@@ -82,3 +82,24 @@ def read_counters(target):
 def read_ip_forwarding(target):
     """Whether the host forwards IPv4 (net.ipv4.ip_forward), in one round trip."""
     return remote.run(target, hostnet_remote.ip_forwarding)
+
+
+def read_neighbours(target):
+    """The host's neighbour table (kvmweb.virt.netlink_remote.neighbours), in one round trip."""
+    return remote.run(target, netlink_remote.neighbours)
+
+
+def find_by_mac(target, dev, mac, subnets):
+    """Ask, on the host's ``dev``, which address of ``subnets`` the guest with ``mac`` answers
+    for (unicast ARP to that MAC: netlink_remote.find_by_mac). Arguments are checked here and
+    again on the host; ValueError says what is wrong."""
+    import ipaddress
+    import re
+
+    mac = (mac or "").lower()
+    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", dev or ""):
+        raise ValueError(f"{dev!r} is not an interface name")
+    if not re.fullmatch(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}", mac):
+        raise ValueError(f"{mac!r} is not a MAC address")
+    nets = [str(ipaddress.IPv4Network(s, strict=False)) for s in subnets]
+    return remote.run(target, netlink_remote.find_by_mac, dev, mac, nets)

@@ -144,12 +144,17 @@ def _batch(reader, list_interfaces, events, neigh_only=False):
     return batch
 
 
-# NUD states worth believing: reachable, stale, delay, probe, permanent, noarp.
-_NUD_OK = 0x02 | 0x04 | 0x08 | 0x10 | 0x80 | 0x40
+# NUD states worth believing (linux/neighbour.h), by the name ``ip neigh`` shows.
+_NUD_OK = {0x02: "reachable", 0x04: "stale", 0x08: "delay", 0x10: "probe", 0x40: "noarp",
+           0x80: "permanent"}
+USER_HZ = 100  # NDA_CACHEINFO counts clock ticks (USER_HZ), as `ip -s neigh` divides by
 
 
 def neighbours(ipr=None):
-    """The host's neighbour table (``ip -j neigh``) as [{mac, ip, dev, family}], good entries only."""
+    """The host's neighbour table (``ip -s -j neigh``) as [{mac, ip, dev, family, state,
+    confirmed_ago}], good entries only. ``confirmed_ago``: seconds since the host last had
+    proof that the neighbour answers at that address (ndm_confirmed), relative so that the
+    host's clock does not matter."""
     from pyroute2 import IPRoute
 
     own = ipr is None
@@ -160,14 +165,94 @@ def neighbours(ipr=None):
         for entry in ipr.get_neighbours():
             mac = entry.get_attr("NDA_LLADDR")
             ip = entry.get_attr("NDA_DST")
-            if not mac or not ip or not entry["state"] & _NUD_OK or ip.startswith("fe80:"):
+            state = next((name for bit, name in _NUD_OK.items() if entry["state"] & bit), None)
+            if not mac or not ip or state is None or ip.startswith("fe80:"):
                 continue
+            cache = entry.get_attr("NDA_CACHEINFO") or {}
+            confirmed = cache.get("ndm_confirmed")
             rows.append({"mac": mac.lower(), "ip": ip, "dev": names.get(entry["ifindex"], ""),
-                         "family": "ipv6" if entry["family"] == 10 else "ipv4"})
+                         "family": "ipv6" if entry["family"] == 10 else "ipv4", "state": state,
+                         "confirmed_ago": None if confirmed is None else confirmed / USER_HZ})
         return rows
     finally:
         if own:
             ipr.close()
+
+
+ARP_SEARCH_MAX = 1024  # addresses asked per search: a /22 at most
+
+
+def find_by_mac(dev, mac, subnets, wait=0.5):
+    """Which IPv4 addresses of ``subnets`` the neighbour with ``mac`` answers on ``dev``.
+
+    An ARP request for every address of the subnets, sent as unicast to ``mac`` (so only that
+    guest receives them, nothing is broadcast on the LAN) from the host's own address in that
+    subnet; the guest answers only for its own address. Then the kernel is asked to resolve
+    each found address itself (one UDP datagram to the discard port), so the host's neighbour
+    table holds a confirmed entry as well. Returns rows like :func:`neighbours` (state
+    "reachable", confirmed just now). Runs as root on the host; every argument is checked."""
+    import ipaddress
+    import re
+    import socket
+    import struct
+
+    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", dev or ""):
+        raise ValueError(f"bad interface name {dev!r}")
+    if not re.fullmatch(r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}", mac or ""):
+        raise ValueError(f"bad MAC address {mac!r}")
+    wait = max(0.1, min(float(wait), 2.0))
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        links = ipr.link_lookup(ifname=dev)
+        if not links:
+            return []
+        link = ipr.get_links(links[0])[0]
+        own_mac = link.get_attr("IFLA_ADDRESS")
+        own = [(a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+               for a in ipr.get_addr(index=links[0], family=socket.AF_INET)]
+    asks = []  # (sender ip, target ip)
+    for subnet in subnets:
+        net = ipaddress.IPv4Network(subnet, strict=False)
+        sender = next((ip for ip, plen in own if ipaddress.IPv4Address(ip) in net), None)
+        if sender is None:
+            continue  # the host has no address there: it cannot ask (and could not be answered)
+        asks += [(sender, str(ip)) for ip in net.hosts() if str(ip) != sender]
+    asks = asks[:ARP_SEARCH_MAX]
+    if not asks or not own_mac:
+        return []
+    their, mine = bytes.fromhex(mac.replace(":", "")), bytes.fromhex(own_mac.replace(":", ""))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    found = []
+    try:
+        sock.bind((dev, 0x0806))
+        for sender, target in asks:
+            arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mine,
+                              socket.inet_aton(sender), b"\0" * 6, socket.inet_aton(target))
+            sock.send(their + mine + b"\x08\x06" + arp)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([sock], [], [], left)[0]:
+                break
+            frame = sock.recv(128)
+            if len(frame) < 42 or frame[12:14] != b"\x08\x06":
+                continue
+            op, sha, spa = struct.unpack("!H6s4s", frame[20:32])
+            ip = socket.inet_ntoa(spa)
+            if op == 2 and sha == their and ip not in found:
+                found.append(ip)
+    finally:
+        sock.close()
+    for ip in found:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            udp.sendto(b"", (ip, 9))
+        except OSError:
+            pass
+        finally:
+            udp.close()
+    return [{"mac": mac, "ip": ip, "dev": dev, "family": "ipv4", "state": "reachable",
+             "confirmed_ago": 0.0} for ip in found]
 
 
 def read_counters():

@@ -41,7 +41,8 @@ def counts(tool, output):
 
 
 def check(ip, iface=""):
-    """Validated arguments, before anything is sent to a host (ValueError says why)."""
+    """Validated arguments, before anything is sent to a host (ValueError says why). ``iface``
+    is an interface name or, for ping, a source address (``ping -I`` takes both)."""
     address = ipaddress.ip_address(ip)
     if address.version != 4:
         raise ValueError(f"{ip} is not an IPv4 address")

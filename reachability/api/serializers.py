@@ -27,6 +27,9 @@ class EndSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["nic", "host", "outside"])
     id = serializers.CharField(help_text="the topology graph id")
     label = serializers.CharField()
+    form_label = serializers.CharField(help_text="how the question box names it (\"web1 · NIC "
+                                       "52:54:00:7e:d0:81 on kvm1\"); asked with it, it names "
+                                       "the same end")
     host = serializers.IntegerField(allow_null=True)
     ip = serializers.CharField(allow_null=True)
     place = serializers.CharField(help_text="private, lan, hostonly, host or unknown")
@@ -54,6 +57,7 @@ class CauseSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=C.CAUSES)
     text = serializers.CharField()
     hop = serializers.CharField(allow_blank=True, help_text="graph id of the hop")
+    hop_label = serializers.CharField(allow_blank=True, help_text="the hop as people name it")
     direction = serializers.ChoiceField(choices=[C.BOTH, C.FORWARD, C.BACKWARD])
     warning = serializers.BooleanField()
     fixes = FixSerializer(many=True)
@@ -111,6 +115,11 @@ class ProbeSerializer(serializers.ModelSerializer):
         return probes.compare(probe)
 
 
+class HopSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="the topology graph id")
+    label = serializers.CharField()
+
+
 class AnswerSerializer(serializers.Serializer):
     source = EndSerializer()
     destination = EndSerializer()
@@ -124,6 +133,8 @@ class AnswerSerializer(serializers.Serializer):
     assumptions = serializers.ListField(child=serializers.CharField())
     hops = serializers.ListField(child=serializers.CharField(), help_text="graph ids, source "
                                  "to destination")
+    path = HopSerializer(many=True, help_text="the hops with labels (\"vnet3 on kvm1\", "
+                         "\"virbr0 (default on kvm1)\"), source to destination")
     elements = serializers.ListField(child=serializers.CharField(), help_text="graph node and "
                                      "edge ids of the path, to highlight on the topology")
     can_probe = serializers.BooleanField(help_text="whether kvmweb can send probes for it "

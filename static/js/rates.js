@@ -7,7 +7,28 @@
 (function () {
   "use strict";
   const WINDOW = 300; // seconds on screen
+  const MIN_SPAN = 60; // seconds: the x axis never spans less (one sample has no span at all)
   const graphs = [];
+
+  // uPlot widens a zero-wide time scale by whole years (one sample drew an axis "2027 …
+  // 2029") and does not ask a range function then. So uPlot gets the samples with one empty
+  // point (no values: a gap) MIN_SPAN seconds before the newest sample when they span less, or
+  // two empty points (the last minute) without samples: the axis then shows that minute, in
+  // times of day.
+  function padded(data) {
+    const xs = data[0];
+    if (!xs.length) {
+      const now = Date.now() / 1000;
+      return [[now - MIN_SPAN, now], [null, null], [null, null]];
+    }
+    const end = xs[xs.length - 1];
+    if (end - xs[0] >= MIN_SPAN) return data;
+    return [[end - MIN_SPAN, ...xs], [null, ...data[1]], [null, ...data[2]]];
+  }
+
+  function draw(graph) {
+    graph.plot.setData(padded(graph.data));
+  }
 
   function human(v) {
     if (v == null) return "–";
@@ -15,6 +36,12 @@
     let i = 0;
     while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
     return `${v.toFixed(v < 10 && i ? 1 : 0)} ${units[i]}`;
+  }
+
+  // x ticks as times of day, whole (uPlot's defaults mix ":35" with "9:07pm\n12/7/26")
+  function clock(t) {
+    const d = new Date(t * 1000);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
   }
 
   function oriented(graph, rx, tx) {
@@ -35,7 +62,7 @@
   function load(graph) {
     const { host, iface } = graph.el.dataset;
     graph.data = [[], [], []];
-    graph.plot.setData(graph.data);
+    draw(graph);
     fetch(`/api/hosts/${host}/rates/?iface=${encodeURIComponent(iface)}`, { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { points: [] }))
       .then((body) => {
@@ -46,21 +73,21 @@
           const [rx, tx] = oriented(graph, live[1][i], live[2][i]);
           push(graph, live[0][i], rx, tx);
         }
-        graph.plot.setData(graph.data);
+        draw(graph);
       });
   }
 
   function setup(el) {
+    const graph = { el, data: [[], [], []] };
     const width = Math.max(300, el.clientWidth || el.parentElement.clientWidth || 600);
     const opts = {
       width, height: 170,
       scales: { x: { time: true } },
       series: [{}, { label: "rx", stroke: "#0d6efd", width: 1.5, value: (u, v) => human(v) },
         { label: "tx", stroke: "#dc3545", width: 1.5, value: (u, v) => human(v) }],
-      axes: [{}, { size: 70, values: (u, vals) => vals.map(human) }],
+      axes: [{ values: (u, vals) => vals.map(clock) }, { size: 70, values: (u, vals) => vals.map(human) }],
     };
-    const graph = { el, data: [[], [], []] };
-    graph.plot = new uPlot(opts, graph.data, el);
+    graph.plot = new uPlot(opts, padded(graph.data), el);
     graphs.push(graph);
     load(graph);
     return graph;
@@ -73,13 +100,15 @@
     select.addEventListener("change", () => { graph.el.dataset.iface = select.value; load(graph); });
   });
 
+  window.kvmwebRates = { graphs }; // for tests and the console: each graph's uPlot is .plot
+
   window.kvmwebLive.on("host.rates", (ev) => {
     graphs.forEach((graph) => {
       if (String(ev.host) !== graph.el.dataset.host) return;
       const rate = ev.rates[graph.el.dataset.iface];
       if (!rate) return;
       push(graph, ev.t, rate[0], rate[1]);
-      graph.plot.setData(graph.data);
+      draw(graph);
     });
   });
   window.addEventListener("resize", () => graphs.forEach((g) => g.plot.setSize({

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hosts.models import Host
-from kvmweb.api_fields import StrictCharField
+from kvmweb.api_fields import StrictBooleanField, StrictCharField
 from kvmweb.api_params import MAX_ID
 
 from .. import choices, quotas, services, validation
@@ -152,4 +152,57 @@ class AddressPoolAddSerializer(serializers.Serializer):
         pool = AddressPool(team=self.context["team"], **data)
         pool.clean()  # the model's rules (IPv4, prefix, no overlap), as the page's form
         data["pool"] = pool
+        return data
+
+
+# -- users (administrators) ----------------------------------------------------------------------
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+    is_staff = serializers.BooleanField(read_only=True, help_text="an administrator")
+    teams = serializers.SerializerMethodField(help_text="the user's memberships")
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_teams(self, user):
+        return [{"team": m.team_id, "team_name": m.team.name, "role": m.role}
+                for m in user.memberships.all()]
+
+
+class UserCreatedSerializer(UserSerializer):
+    """For the schema only (teams.api.views.UserViewSet.create answers the password itself)."""
+
+    password = serializers.CharField(read_only=True, help_text=(
+        "the generated password, shown this once (empty when you gave one)"))
+
+
+class UserCreateSerializer(serializers.Serializer):
+    """A new user; an empty or missing password is generated and answered once."""
+
+    username = StrictCharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    password = StrictCharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                               write_only=True, help_text="empty: one is generated")
+    is_staff = StrictBooleanField(required=False, default=False,
+                                  help_text="make the user an administrator")
+    team = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                    allow_null=True, default=None,
+                                    help_text="the team's id: add the user to it right away")
+    role = serializers.ChoiceField(choices.ROLE_CHOICES, required=False, default=choices.VIEWER,
+                                   help_text="the role in that team")
+
+    def validate_username(self, value):
+        return validation.new_username(value)
+
+    def validate_team(self, value):
+        if value is None:
+            return None
+        team = Team.objects.filter(pk=value).first()
+        if team is None:
+            raise serializers.ValidationError("no such team")
+        return team
+
+    def validate(self, data):
+        validation.new_password(data.get("password"), data.get("username", ""))
         return data

@@ -1,21 +1,24 @@
 """API: /api/teams/ — teams as their pages show them, and the same changes the pages make,
 through the same services (each audited) and the same checks (teams.access): administrators
 create, rename and delete teams and set grants, quotas and pools; team admins manage their
-team's members; members read."""
+team's members; members read. /api/users/: administrators list and create users."""
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from kvmweb import api_params
 
 from .. import quotas, services
-from ..access import require_manage_members, require_manage_teams, visible_teams
+from ..access import (require_create_users, require_manage_members, require_manage_teams,
+                      visible_teams)
 from .serializers import (AddressPoolAddSerializer, AddressPoolSerializer, GrantSerializer,
                           GrantSetSerializer, MemberRoleSerializer, MemberSerializer,
                           MemberSetSerializer, QuotaSerializer, QuotaSetSerializer,
-                          TeamSerializer, TeamWriteSerializer)
+                          TeamSerializer, TeamWriteSerializer, UserCreatedSerializer,
+                          UserCreateSerializer, UserSerializer)
 
 MEMBER = api_params.path_id("member_pk", "the membership's id (`members[].id` of the team)")
 GRANT = api_params.path_id("grant_pk", "the grant's id (`grants[].id` of the team)")
@@ -157,3 +160,31 @@ class TeamViewSet(viewsets.ModelViewSet):
         team = self._managed()
         services.remove_pool(request.user, api_params.sub_object(team.pools, pool_pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Users (administrators): list them with their teams, and create one (audited as
+    ``user.create``; a team admin adds existing users to their team through
+    ``POST /api/teams/{id}/members/``)."""
+
+    serializer_class = UserSerializer
+
+    def get_queryset(self):
+        require_create_users(self.request.user)
+        return get_user_model().objects.order_by("username").prefetch_related("memberships__team")
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        """Create a user, optionally a member of a team right away. Without a password one is
+        generated and answered once (kvmweb keeps only its hash)."""
+        require_create_users(request.user)
+        body = UserCreateSerializer(data=api_params.json_object(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        user, password = services.create_user(
+            request.user, data["username"], data["email"], data["password"], data["is_staff"],
+            data["team"], data["role"])
+        user = self.get_queryset().get(pk=user.pk)
+        # Never through a serializer field named password: that would read the stored hash.
+        return Response({**UserSerializer(user).data, "password": password},
+                        status=status.HTTP_201_CREATED)

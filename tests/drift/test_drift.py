@@ -329,3 +329,139 @@ def test_a_vm_tap_moved_by_a_host_network_change_is_no_drift(synced_host):
     sync(synced_host)
     assert not Drift.objects.exists()
     assert Baseline.objects.get(target="domain:d1").source == f"operation {op.pk}"
+
+
+# -- re-created objects: identity is the UUID ---------------------------------------------------
+
+NEW_UUID = "2b2b2b2b-0000-4000-8000-000000000002"
+
+
+def recreated(xml=DEFAULT_XML):
+    """The network as `virsh net-define` of the same XML without uuid/mac gives it back."""
+    return xml.replace("1a1a1a1a-0000-4000-8000-000000000001", NEW_UUID).replace(
+        "<bridge name='virbr0'", "<mac address='52:54:00:12:34:56'/><bridge name='virbr0'")
+
+
+def network_record(xml):
+    return {"name": "default", "uuid": NEW_UUID, "xml": xml, "active": True, "autostart": True,
+            "persistent": True, "bridge": "virbr0", "kind": "nat",
+            "subnets": ["192.168.122.0/24"], "dhcp": True, "leases": []}
+
+
+def test_a_network_re_created_with_a_new_uuid_is_a_new_object_not_drift(synced_host, plain_user):
+    from hosts.services import store_network
+    from teams.models import AuditEntry
+
+    team = grant(plain_user, synced_host, "operator")
+    Network.objects.filter(host=synced_host).update(owner=team)
+    before = network(synced_host)
+    sync(synced_host)
+    store_network(synced_host, network_record(recreated()))
+    sync(synced_host, "watcher: periodic network read")
+    assert not Drift.objects.exists()
+    baseline = Baseline.objects.get(target="network:default")
+    assert baseline.source.startswith(f"re-created outside kvmweb, new UUID {NEW_UUID}")
+    assert NEW_UUID in baseline.xml and "52:54:00:12:34:56" in baseline.xml
+    entry = AuditEntry.objects.get(action="network.recreated")
+    assert entry.target == "network:default" and entry.host_name == "kvm1"
+    assert entry.before == {"uuid": "1a1a1a1a-0000-4000-8000-000000000001"}
+    assert entry.after["uuid"] == NEW_UUID and entry.team == team
+    assert "re-created outside kvmweb" in entry.after["summary"]
+    # The row is the name's: same row (NICs, grants and targets name it), new uuid, its team.
+    after = network(synced_host)
+    assert (after.pk, after.uuid, after.owner) == (before.pk, NEW_UUID, team)
+    # Read again: nothing new to say; a real change of the new network is drift as usual.
+    sync(synced_host)
+    assert not Drift.objects.exists() and AuditEntry.objects.count() == 1
+    host_changes(synced_host, with_static(recreated()))
+    sync(synced_host)
+    assert Drift.objects.get().status == "open"
+
+
+def test_re_creating_a_drifted_network_closes_its_drift(drifted, synced_host):
+    host_changes(synced_host, recreated())
+    Network.objects.filter(host=synced_host).update(uuid=NEW_UUID)
+    sync(synced_host)
+    assert Drift.objects.get().status == "gone"
+    assert not Drift.objects.filter(status="open").exists()
+
+
+def test_a_network_re_created_while_kvmweb_changes_it_waits_for_the_operation(synced_host):
+    sync(synced_host)
+    op = Operation.objects.create(host=synced_host, action="network.update",
+                                  target="network:default", status="running")
+    host_changes(synced_host, recreated())
+    sync(synced_host)
+    assert Baseline.objects.get(target="network:default").source == "first read (sync)"
+    op.status, op.finished, op.xml_after = "failed", timezone.now(), ""
+    op.save()
+    sync(synced_host)
+    assert not Drift.objects.exists()
+    assert Baseline.objects.get(target="network:default").source.startswith("re-created")
+
+
+def test_a_vm_re_defined_with_a_new_uuid_is_a_new_vm_not_drift(synced_host):
+    from teams.models import AuditEntry
+
+    Domain.objects.create(host=synced_host, name="web1", uuid="d1", state="running",
+                          xml=DOM.format(id="3", nics=nic()))
+    sync(synced_host)
+    # Removed and re-defined outside kvmweb (the sync drops the old row, adds the new one),
+    # here with another NIC too: a new VM is adopted as it is.
+    Domain.objects.filter(host=synced_host, uuid="d1").delete()
+    xml = DOM.format(id="4", nics=nic() + nic("52:54:00:00:00:02", slot=7))
+    Domain.objects.create(host=synced_host, name="web1", uuid="d2", state="running",
+                          xml=xml.replace("<uuid>d1</uuid>", "<uuid>d2</uuid>"))
+    definitions_were_read(synced_host.pk, "watcher: domain event (defined) for web1",
+                          ["domain:d2", "domain:d1"])
+    assert not Drift.objects.exists()
+    assert set(Baseline.objects.values_list("target", flat=True)) == {"network:default",
+                                                                       "domain:d2"}
+    assert Baseline.objects.get(target="domain:d2").source.startswith("re-created outside")
+    entry = AuditEntry.objects.get(action="domain.recreated")
+    assert entry.before == {"uuid": "d1"} and entry.after["uuid"] == "d2"
+    # Another VM under a new name is just a first read.
+    Domain.objects.create(host=synced_host, name="web2", uuid="d3", xml=DOM.format(
+        id="5", nics="").replace("web1", "web2").replace("<uuid>d1</uuid>", "<uuid>d3</uuid>"))
+    sync(synced_host)
+    assert Baseline.objects.get(target="domain:d3").source == "first read (sync)"
+    assert AuditEntry.objects.count() == 1
+
+
+def test_a_vm_re_defined_while_kvmweb_changes_the_old_one_waits(synced_host):
+    Domain.objects.create(host=synced_host, name="web1", uuid="d1", state="running",
+                          xml=DOM.format(id="3", nics=nic()))
+    sync(synced_host)
+    Operation.objects.create(host=synced_host, action="nic.add", target="domain:d1",
+                             status="running")
+    Domain.objects.filter(host=synced_host, uuid="d1").update(
+        uuid="d2", xml=DOM.format(id="3", nics=nic()).replace("<uuid>d1</uuid>", "<uuid>d2</uuid>"))
+    sync(synced_host)
+    assert not Drift.objects.exists() and not Baseline.objects.filter(target="domain:d2").exists()
+
+
+def test_the_watchers_re_read_of_a_re_defined_vm_drops_the_old_row(synced_host, monkeypatch):
+    """The define event of a VM re-defined with a new UUID may be read before (or without) its
+    undefine event: the re-read keeps one row per name, the new UUID's (libvirt's test driver
+    has a VM "test"; kvmweb's row for it has an old UUID the host no longer has)."""
+    import libvirt
+
+    from hosts.reread import reread_domain
+    from teams.models import AuditEntry
+
+    # (The watcher's threads close their DB connections; here the test's transaction holds it.)
+    monkeypatch.setattr("hosts.reread.close_old_connections", lambda: None)
+    conn = libvirt.open("test:///default")
+    try:
+        new = conn.lookupByName("test").UUIDString()
+        old = "00000000-0000-4000-8000-0000000000aa"
+        Domain.objects.create(host=synced_host, name="test", uuid=old, state="running",
+                              xml=conn.lookupByName("test").XMLDesc().replace(new, old))
+        sync(synced_host)
+        reread_domain(synced_host, conn, "test", "watcher: domain event (defined) for test")
+    finally:
+        conn.close()
+    assert list(Domain.objects.filter(name="test").values_list("uuid", flat=True)) == [new]
+    assert not Drift.objects.exists()
+    assert AuditEntry.objects.get(action="domain.recreated").before == {"uuid": old}
+    assert not Baseline.objects.filter(target=f"domain:{old}").exists()

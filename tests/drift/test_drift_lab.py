@@ -5,13 +5,16 @@ until decided, "accept" adopts the host's VM, "re-apply" puts kvmweb's network b
 with virsh net-dumpxml and domiflist)."""
 
 import time
+from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 
 from kvmweb.virt.xml import Network as NetworkXML
+from drift.models import Drift
 from networks.models import Network
+from teams.models import AuditEntry
 from tests.conftest import add_lab_host, lab_run, wait_for, wait_operation
 from vms.models import Domain
 
@@ -114,4 +117,103 @@ def test_changes_behind_kvmwebs_back_are_drift_until_accepted_or_re_applied(
         # release a hot-unplugged NIC).
         lab_run(lab, "virsh", "destroy", "pxe1", check=False)
         if not started_pxe1:
+            lab_run(lab, "virsh", "start", "pxe1", check=False)
+
+
+def without(xml, *tags):
+    """libvirt XML without the top-level elements named (uuid, mac): what `virsh net-define`
+    / `virsh define` of a copy made by hand gets a fresh identity from."""
+    from lxml import etree
+
+    from kvmweb.virt.xml import safe_parse
+
+    root = safe_parse(xml)
+    for tag in tags:
+        for el in root.findall(tag):
+            root.remove(el)
+    return etree.tostring(root, encoding="unicode")
+
+
+def test_objects_re_created_behind_kvmwebs_back_are_new_objects_not_drift(
+        admin_api, admin_user, celery_worker, lab_hosts, request):
+    """What every `./run --lab` restart does (kvmweb down meanwhile): the default network and
+    pxe1 removed and defined again from the same XML without uuid (and mac). kvmweb then
+    reads new objects under the old names: no drift, the new UUIDs shown, the re-creation in
+    the audit log, and the network editable (the edit lands on the host: virsh says so)."""
+    from django.test import Client
+
+    from teams.models import Team
+
+    lab = lab_hosts[1]
+    run_dir = Path(lab.state_dir) / "run"
+    host, sync = add_lab_host(admin_api, lab, "recreate2")
+    assert sync.status == "succeeded", sync.error
+    net = Network.objects.get(host=host, name="default")
+    team = Team.objects.create(name="blue")
+    Network.objects.filter(pk=net.pk).update(owner=team)
+    old_vm = Domain.objects.get(host=host, name="pxe1")
+    running = lab_run(lab, "virsh", "domstate", "pxe1").strip() == "running"
+    try:
+        # Behind kvmweb's back, while no watcher runs (kvmweb is down during a lab restart).
+        (run_dir / "recreate-pxe1.xml").write_text(
+            without(lab_run(lab, "virsh", "dumpxml", "--inactive", "pxe1"), "uuid"))
+        (run_dir / "recreate-default.xml").write_text(
+            without(lab_run(lab, "virsh", "net-dumpxml", "--inactive", "default"), "uuid", "mac"))
+        lab_run(lab, "virsh", "destroy", "pxe1", check=False)
+        lab_run(lab, "virsh", "undefine", "pxe1")
+        lab_run(lab, "virsh", "net-destroy", "default")
+        lab_run(lab, "virsh", "net-undefine", "default")
+        lab_run(lab, "virsh", "net-define", str(run_dir / "recreate-default.xml"))
+        lab_run(lab, "virsh", "net-autostart", "default")
+        lab_run(lab, "virsh", "net-start", "default")
+        lab_run(lab, "virsh", "define", str(run_dir / "recreate-pxe1.xml"))
+        if running:
+            lab_run(lab, "virsh", "start", "pxe1")
+        new_uuid = lab_run(lab, "virsh", "net-uuid", "default").strip()
+        new_vm_uuid = lab_run(lab, "virsh", "domuuid", "pxe1").strip()
+        assert new_uuid != net.uuid and new_vm_uuid != old_vm.uuid
+
+        # kvmweb comes back: its watcher syncs the host and reads its network definitions.
+        since = time.monotonic()
+        request.getfixturevalue("watcher")
+        url = f"/api/networks/{net.pk}/"
+        wait_for(lambda: admin_api.get(url).json()["uuid"] == new_uuid, timeout=60,
+                 what="the network's new UUID shown")
+        wait_for(lambda: Domain.objects.filter(host=host, name="pxe1", uuid=new_vm_uuid)
+                 .exists(), timeout=60, what="pxe1's new UUID read")
+        entries = AuditEntry.objects.filter(host_name=host.name, action__endswith=".recreated")
+        # Read and compared: either the re-creation was told, or (the old code) drift opened.
+        wait_for(lambda: entries.count() == 2 or open_drift(admin_api, "network:default")
+                 or open_drift(admin_api, f"domain:{new_vm_uuid}"), timeout=60,
+                 what="the re-creation compared with kvmweb's baseline")
+        print(f"re-creation read after {time.monotonic() - since:.1f} s")
+        assert open_drift(admin_api, "network:default") is None
+        assert open_drift(admin_api, f"domain:{new_vm_uuid}") is None
+        assert not Drift.objects.filter(host=host, status="open").exists()
+        assert sorted(entries.values_list("action", "before__uuid", "after__uuid")) == [
+            ("domain.recreated", old_vm.uuid, new_vm_uuid),
+            ("network.recreated", net.uuid, new_uuid)]
+        page = Client()
+        page.force_login(admin_user)
+        audit = page.get("/teams/audit/", {"object": "recreated"}).content.decode()
+        assert 'data-audit-action="network.recreated"' in audit and new_uuid in audit
+        # The same row (its team kept), one pxe1 (the old UUID's row gone).
+        shown = admin_api.get(url).json()
+        assert Network.objects.get(pk=net.pk).owner == team
+        assert list(Domain.objects.filter(host=host, name="pxe1").values_list("uuid", flat=True)) \
+            == [new_vm_uuid]
+
+        # Editable through kvmweb: accepted and applied on the host.
+        edit = admin_api.patch(url, {"version": shown["version"], "static_hosts": [
+            {"mac": STATIC_MAC, "ip": "192.168.122.250", "name": "sneaky"}]}, format="json")
+        assert edit.status_code == 202, edit.content
+        op = wait_operation(edit.json()["id"])
+        assert op.status == "succeeded", op.error
+        assert STATIC_MAC in static_macs(lab)
+        assert lab_run(lab, "virsh", "net-uuid", "default").strip() == new_uuid
+        assert not Drift.objects.filter(host=host, status="open").exists()
+    finally:
+        lab_run(lab, "virsh", "net-update", "default", "delete", "ip-dhcp-host", STATIC,
+                "--live", "--config", check=False)
+        if running and lab_run(lab, "virsh", "domstate", "pxe1", check=False).strip() != "running":
             lab_run(lab, "virsh", "start", "pxe1", check=False)

@@ -1,6 +1,7 @@
 """Live interface state and rates on a real lab host, seen in Chromium without a reload:
-`ip link set` on the host reaches the database and the open page within seconds, and a tiny
-guest's traffic shows as a rate above zero in the per-second messages and moves its graph."""
+`ip link set` on the host reaches the database and the open page (host networking, and the
+VM's page for its tap) within seconds, and a tiny guest's traffic shows as a rate above zero in
+the per-second messages and moves its graph."""
 
 import json
 import time
@@ -144,5 +145,17 @@ def test_link_changes_and_rates_show_live_without_reload(
         page.goto(f"{asgi_server}/vms/{vm.pk}/")
         page.wait_for_function(f"+(document.getElementById('rates-{vnet}')?.dataset.points || 0) > 3",
                                timeout=15000)
+        # And it follows its tap: set down on the host, shown down on the page, without a reload.
+        page.wait_for_function("(document.getElementById('live-state').dataset.following || '')"
+                               f".includes('host.{host.pk}')")
+        page.evaluate("window.__vmPage = true")
+        vm_row = f'#nics tr[data-iface="{vnet}"]'
+        assert page.get_attribute(vm_row, "data-up") == "up"
+        lab_run(lab_host, "ip", "link", "set", vnet, "down")
+        page.wait_for_selector(f'{vm_row}[data-up="down"]', timeout=15000)
+        assert "(down)" in page.inner_text(f"{vm_row} [data-iface-state]")
+        lab_run(lab_host, "ip", "link", "set", vnet, "up")
+        page.wait_for_selector(f'{vm_row}[data-up="up"]', timeout=15000)
+        assert page.evaluate("window.__vmPage") is True, "the VM page reloaded"
     finally:
         page.close()

@@ -120,11 +120,17 @@ def test_an_isolated_guest_reaches_its_host_only_at_the_bridge_address():
                      "10.9.0.5")
     assert ask(model, vm, "10.9.0.1")["verdict"] == C.REACHABLE
     answer = ask(model, vm, "10.79.1.11")
-    assert (answer["forward"], answer["backward"]) == (False, True), answer
-    assert answer["verdict"] == C.ONE_WAY and codes(answer, C.FORWARD) == {C.ISOLATED}
+    # Nor does it answer the host at that address (no route back: ping -I 10.79.1.11 fails).
+    assert (answer["forward"], answer["backward"]) == (False, False), answer
+    assert answer["verdict"] == C.UNREACHABLE and codes(answer, C.FORWARD) == {C.ISOLATED}
+    assert codes(answer, C.BACKWARD) == {C.ISOLATED} and answer["causes"][0]["direction"] == C.BOTH
     assert "no default gateway" in answer["causes"][0]["text"]
     assert "only at its address on virbr9 (10.9.0.1)" in answer["causes"][0]["text"]
-    assert ask(model, vm, "host:1")["verdict"] == C.REACHABLE  # the host, at any address
+    assert answer["destination"]["label"] == "kvm1 at 10.79.1.11"
+    # The host by its name: the address the guest uses, its gateway on the bridge.
+    answer = ask(model, vm, "host:1")
+    assert answer["verdict"] == C.REACHABLE and answer["destination"]["ip"] == "10.9.0.1"
+    assert answer["destination"]["label"] == "kvm1 at 10.9.0.1 (its address on lab)"
 
 
 def test_an_isolated_network_without_an_address_does_not_reach_its_host():
@@ -290,3 +296,87 @@ def test_a_host_only_bridge_reaches_only_its_host():
     nic = "nic:1:u-h1:52:54:00:99:00:01"
     assert ask(model, nic, "host:1")["verdict"] == C.REACHABLE
     assert codes(ask(model, nic, "10.79.1.50")) == {C.ISOLATED}
+    next(i for i in model.ifaces if i.name == "br9").addresses = []
+    answer = ask(model, nic, "host:1")
+    assert answer["verdict"] == C.UNREACHABLE and answer["destination"]["ip"] is None
+    assert answer["destination"]["label"] == "kvm1 (it has no address on br9)"
+
+
+# -- a host asked about by name: the address the other end would use ---------------------------
+
+def by_name(model, source, host="host:1", reverse=False):
+    answer = ask(model, host, source) if reverse else ask(model, source, host)
+    end = answer["source" if reverse else "destination"]
+    return answer, end["ip"], end["label"]
+
+
+def test_a_host_by_name_from_its_own_nat_guest_is_its_virbr_address():
+    answer, ip, label = by_name(nat_pair(), NIC1)
+    assert answer["verdict"] == C.REACHABLE and ip == "192.168.122.1"
+    assert label == "kvm1 at 192.168.122.1 (its address on default)"
+    # From a NAT guest of another host: the host's address on the LAN that guest leaves on.
+    answer, ip, label = by_name(nat_pair(), NIC2)
+    assert answer["verdict"] == C.ONE_WAY and ip == "10.79.1.11"
+    assert label == "kvm1 at 10.79.1.11 (its address on 10.79.1.0/24)"
+
+
+def test_a_host_by_name_from_its_own_routed_guest_is_its_bridge_address():
+    model = two_hosts()
+    vm = private_net(model, 1, "routed", "virbr7", "route", "10.7.0.0/24", "r1",
+                     "52:54:00:ee:00:01", "10.7.0.5")
+    answer, ip, label = by_name(model, vm)
+    assert answer["verdict"] == C.REACHABLE and ip == "10.7.0.1"
+    answer, ip, _ = by_name(model, vm, "host:2")  # elsewhere: on the LAN, a route back needed
+    assert ip == "10.79.1.12" and codes(answer) == {C.NO_ROUTE_BACK}
+
+
+def test_a_host_by_name_from_an_isolated_guest_is_the_bridge_address_both_ways():
+    model = two_hosts()
+    vm = private_net(model, 1, "inet", "virbr9", None, "10.9.0.0/24", "iso", "52:54:00:dd:00:01",
+                     "10.9.0.5")
+    for reverse in (False, True):  # the host as source is resolved the same way
+        answer, ip, label = by_name(model, vm, reverse=reverse)
+        assert answer["verdict"] == C.REACHABLE and not answer["causes"], answer
+        assert (ip, label) == ("10.9.0.1", "kvm1 at 10.9.0.1 (its address on inet)")
+    answer, ip, _ = by_name(model, vm, "host:2")
+    assert answer["verdict"] == C.UNREACHABLE and ip == "10.79.1.12"
+    # Without an address on the network, the host has none the guest could use: it says so.
+    model = two_hosts()
+    vm = private_net(model, 1, "inet", "virbr9", None, "", "iso", "52:54:00:dd:00:01", "10.9.0.5")
+    answer, ip, label = by_name(model, vm)
+    assert answer["verdict"] == C.UNREACHABLE and ip is None
+    assert label == "kvm1 (it has no address on inet)"
+
+
+def test_a_host_by_name_from_a_bridged_guest_is_its_lan_address():
+    model = two_hosts()
+    web = bridge_over_eth0(model, 1, ip="10.79.1.70")
+    answer, ip, label = by_name(model, web)
+    assert answer["verdict"] == C.REACHABLE and ip == "10.79.1.11"
+    assert label == "kvm1 at 10.79.1.11 (its address on 10.79.1.0/24)"
+    answer, ip, _ = by_name(model, web, "host:2")
+    assert answer["verdict"] == C.REACHABLE and ip == "10.79.1.12"
+
+
+def test_a_host_by_name_from_its_macvtap_guest_is_its_lan_address_which_it_cannot_reach():
+    model = two_hosts()
+    guest = macvtap_vm(model, 1, "tap1", "52:54:00:cc:00:01", ip="10.79.1.60")
+    answer, ip, label = by_name(model, guest)
+    assert answer["verdict"] == C.UNREACHABLE and codes(answer) == {C.MACVTAP_OWN_HOST}
+    assert (ip, label) == ("10.79.1.11", "kvm1 at 10.79.1.11 (its address on 10.79.1.0/24)")
+    answer, ip, _ = by_name(model, guest, "host:2")
+    assert answer["verdict"] == C.REACHABLE and ip == "10.79.1.12"
+
+
+def test_a_host_by_name_on_a_host_only_bridge_and_from_another_host():
+    model = ReadModel(hosts=[HostRec(1, "kvm1"), HostRec(2, "kvm2")], ifaces=[
+        IfaceRec(host=1, name="eth0", kind="physical", addresses=[addr("10.79.1.11/24")]),
+        IfaceRec(host=1, name="eth1", kind="physical", addresses=[addr("10.80.0.11/24")]),
+        IfaceRec(host=2, name="eth0", kind="physical", addresses=[addr("10.80.0.12/24")]),
+        IfaceRec(host=1, name="br9", kind="bridge", addresses=[addr("10.99.0.1/24")])])
+    add_vm(model, 1, "h1", "u-h1", "br9", "vnet0", mac="52:54:00:99:00:01", ips=["10.99.0.5"])
+    _, ip, _ = by_name(model, "nic:1:u-h1:52:54:00:99:00:01")
+    assert ip == "10.99.0.1"
+    # kvm2 asking about kvm1: kvm1's address on the LAN they share, not its first one.
+    answer = ask(model, "host:2", "host:1")
+    assert answer["destination"]["ip"] == "10.80.0.11" and answer["source"]["ip"] == "10.80.0.12"

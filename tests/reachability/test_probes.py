@@ -28,6 +28,23 @@ def test_a_host_pings_and_a_guest_pings_in_the_right_directions():
     assert (arping["host"], arping["iface"], arping["to"]) == (1, "virbr0", "192.168.122.10")
 
 
+def test_a_host_pings_from_the_address_the_question_is_about():
+    from reachability.places import address_ends
+    from tests.reachability.test_analysis import private_net
+    from tests.topology.topology_fixtures import two_hosts
+
+    model = two_hosts()
+    vm = private_net(model, 1, "inet", "virbr9", None, "10.9.0.0/24", "iso", "52:54:00:dd:00:01",
+                     "10.9.0.5")
+    ix = Index(model)
+    for host, source in (("host:1", "10.9.0.1"), ("10.79.1.11", "10.79.1.11")):
+        a, b = address_ends(ix, end_for(ix, vm), end_for(ix, host))
+        ping = next(p for p in probes.plan(ix, a, b) if p["kind"] == "host-ping")
+        assert (ping["to"], ping["iface"]) == ("10.9.0.5", source)
+        assert ping["title"] == f"ping iso (10.9.0.5) from kvm1 at {source}" + (
+            " (its address on inet)" if host == "host:1" else "")
+
+
 def test_a_guest_without_an_address_gets_no_ping_towards_it():
     model = nat_pair()
     model.nics[0].ips = []

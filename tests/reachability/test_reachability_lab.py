@@ -4,9 +4,10 @@ reused, TCG is slow): rg1 behind kvm1's default NAT network, rg2 on macvtap over
 for rg2's blind spot, applied through kvmweb, turning that verdict and the pings to reachable;
 rg2 again on kvm2's default NAT network (both hosts' NAT networks: unreachable); then rg3 on a
 routed network kvmweb creates on kvm1, before and after the route kvmweb suggests; last ri1 and
-ri2 on an isolated network kvmweb creates on kvm1. The guests print their own pings on their
-serial consoles; the hosts ping with `ping`. Every verdict must match what the packets did, in
-both directions, and each blocked direction must name its cause."""
+ri2 on an isolated network kvmweb creates on kvm1 (kvm1 asked about at its LAN address and by
+name: the address its guests use, on the bridge). The guests print their own pings on their
+serial consoles; the hosts ping with `ping` (from the address asked about). Every verdict must
+match what the packets did, in both directions, and each blocked direction must name its cause."""
 
 import ipaddress
 import re
@@ -62,11 +63,13 @@ def guest_pinged(log, target, timeout=120, after=0):
     return wait_for(seen, timeout, interval=0.5, what=f"a ping of {target} in {log}") == "ok"
 
 
-def host_pings(lab_host, target, tries=2):
-    """Whether the host gets an answer (a loaded machine may lose one round under TCG)."""
+def host_pings(lab_host, target, tries=2, source=None):
+    """Whether the host gets an answer (a loaded machine may lose one round under TCG), sent
+    from ``source`` (one of its addresses) when given."""
     for _ in range(tries):
         # busybox's ping: this machine has no iputils (busybox-static is there for the guests)
-        proc = lab_exec(lab_host, ["busybox", "ping", "-c", "3", "-W", "2", target],
+        argv = ["busybox", "ping", "-c", "3", "-W", "2"] + (["-I", source] if source else [])
+        proc = lab_exec(lab_host, argv + [target],
                         prefix=LAB_PREFIX, capture_output=True, text=True, timeout=30)
         assert proc.returncode in (0, 1), proc.stderr  # 1: no answer; else ping did not run
         if proc.returncode == 0:
@@ -136,17 +139,20 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         rg1 = Domain.objects.get(host=kvm1, name="rg1")
         rg2 = Domain.objects.get(host=kvm2, name="rg2")
 
-        answer = ask(admin_api, rg1, "kvm2")
+        answer = ask(admin_api, rg1, "kvm2")  # kvm2 by name: its LAN address, as pinged
         assert (answer["forward"], answer["backward"]) == (True, False), answer
         assert answer["verdict"] == "one-way" and "nat-inbound" in codes(answer)
+        assert answer["destination"]["ip"] == h2.address
         answer = ask(admin_api, rg1, f"vm:{kvm2.pk}:{rg2.uuid}")
         assert (answer["forward"], answer["backward"]) == (True, False), answer
         assert "nat-inbound" in codes(answer)
         assert not any("IP forwarding assumed" in a for a in answer["assumptions"])
         answer = ask(admin_api, rg2, "kvm2")
         assert answer["verdict"] == "unreachable" and codes(answer) == {"macvtap-own-host"}
+        assert answer["destination"]["ip"] == h2.address
         answer = ask(admin_api, rg2, "kvm1")
         assert answer["verdict"] == "reachable", answer
+        assert answer["destination"]["ip"] == h1.address
         assert answer["hops"][-1] == f"host:{kvm1.pk}" and f"if:{kvm2.pk}:eth0" in answer["hops"]
 
         # Proof with packets, from kvm1 to its own NAT guest rg1: kvm1's ping and its arping
@@ -255,15 +261,19 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         packets = {
             "ri1->ri2": guest_pinged(loga, ipb, after=marks[0]),
             "ri2->ri1": guest_pinged(logb, ipa, after=marks[1]),
-            "ri1->kvm1": guest_pinged(loga, gw), "kvm1->ri1": host_pings(h1, ipa),
-            "ri2->kvm1-lan": guest_pinged(logb, h1.address),
+            "ri1->kvm1": guest_pinged(loga, gw), "kvm1->ri1": host_pings(h1, ipa, source=gw),
+            "ri2->kvm1": guest_pinged(logb, gw), "ri2->kvm1-lan": guest_pinged(logb, h1.address),
+            "kvm1-lan->ri2": host_pings(h1, ipb, tries=1, source=h1.address),
             "ri1->kvm2": guest_pinged(loga, h2.address), "kvm2->ri1": host_pings(h2, ipa),
         }
         # What the packets did: the guests see each other and the host at its virbr address
-        # (both ways), not at its LAN one (libvirt's DHCP gives them no gateway), and nothing
-        # beyond kvm1 (libvirt rejects it on the bridge, kvm2's route through kvm1 or not).
+        # (both ways), not at its LAN one (libvirt's DHCP gives them no gateway: no way there,
+        # and no way back for the host's pings from there), and nothing beyond kvm1 (libvirt
+        # rejects it on the bridge, kvm2's route through kvm1 or not).
         assert packets == {"ri1->ri2": True, "ri2->ri1": True,
-                           "ri1->kvm1": True, "kvm1->ri1": True, "ri2->kvm1-lan": False,
+                           "ri1->kvm1": True, "kvm1->ri1": True, "ri2->kvm1": True,
+                           "ri2->kvm1-lan": False,
+                           "kvm1-lan->ri2": False,
                            "ri1->kvm2": False, "kvm2->ri1": False}, packets
         refresh(admin_api, kvm1)
         ri1 = Domain.objects.get(host=kvm1, name="ri1")
@@ -273,8 +283,15 @@ def test_verdicts_match_the_guests_pings(admin_api, admin_user, celery_worker, l
         answer = ask(admin_api, ri1, gw)
         assert answer["verdict"] == "reachable" and not answer["causes"], answer
         answer = ask(admin_api, ri2, h1.address)
-        assert (answer["forward"], answer["backward"]) == (False, True), answer
+        assert (answer["forward"], answer["backward"]) == (False, False), answer
         assert codes(answer) == {"isolated"} and "no default gateway" in answer["causes"][0]["text"]
+        assert answer["destination"]["label"] == f"kvm1 at {h1.address}"
+        # kvm1 by name: the address these guests use, at which both directions work.
+        for vm in (ri1, ri2):
+            answer = ask(admin_api, vm, "kvm1")
+            assert answer["verdict"] == "reachable" and not answer["causes"], answer
+            assert answer["destination"]["ip"] == gw
+            assert answer["destination"]["label"] == f"kvm1 at {gw} (its address on inet)"
         answer = ask(admin_api, ri1, "kvm2")
         assert answer["verdict"] == "unreachable" and codes(answer) == {"isolated"}, answer
         assert {c["direction"] for c in answer["causes"]} == {"a-to-b", "b-to-a"}, answer

@@ -217,3 +217,20 @@ def test_hidden_vms_and_networks_leave_no_trace_and_groups_recount():
     alone = without(g, vms=set(range(100, 112)))
     assert not [i for i in alone.nodes if i.startswith("grp:")]
     assert not [e for e in alone.edges.values() if e["kind"] == C.GROUPED]
+
+
+def test_a_peer_edge_joins_only_veth_ends_in_the_same_namespace():
+    """``eth0@if4``: a lab host's uplink is a veth whose peer (index 4) lives in another
+    namespace; a link with that index in the host's own namespace (vnet0) is not its peer."""
+    model = ReadModel(hosts=[HostRec(pk=5, name="kvm5")])
+    model.ifaces += [
+        IfaceRec(host=5, name="eth0", kind="veth", parent="vnet0", link_netnsid=0),
+        IfaceRec(host=5, name="vnet0", kind="tun/tap", master="virbr0"),
+        IfaceRec(host=5, name="virbr0", kind="bridge"),
+        IfaceRec(host=5, name="kv-a", kind="veth", parent="kv-b"),
+        IfaceRec(host=5, name="kv-b", kind="veth", parent="kv-a"),
+    ]
+    g = build(model)
+    assert not [e for e in g.edges.values() if e["kind"] == C.PEER and "if:5:eth0" in
+                (e["source"], e["target"])]
+    assert edge(g, C.PEER, "if:5:kv-a", "if:5:kv-b")  # both ends here: one peer edge

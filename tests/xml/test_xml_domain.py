@@ -231,3 +231,26 @@ def test_graphics_listen_address_and_secrets():
     assert "s3cret" not in out and "passwd" not in out
     again = Domain.from_xml(out)
     assert again.graphics[0].address == "127.0.0.1" and again.graphics[0].passwd is None
+
+
+AGENT_CHANNEL_LIVE = """<domain type='qemu'><name>tiny</name><devices>
+  <channel type='unix'>
+    <source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-1-tiny/org.qemu.guest_agent.0'/>
+    <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>
+  </channel></devices></domain>"""
+
+
+def test_guest_agent_channel_read_and_written():
+    [live] = Domain.from_xml(AGENT_CHANNEL_LIVE).channels
+    assert (live.type, live.target_type, live.target_name, live.target_state) == (
+        "unix", "virtio", "org.qemu.guest_agent.0", "connected")
+    assert live.source_path.endswith("/domain-1-tiny/org.qemu.guest_agent.0")
+    dom = Domain.new(type="qemu", name="tiny")
+    dom.channels.add(type="unix", target_type="virtio", target_name="org.qemu.guest_agent.0")
+    made = Domain.from_xml(dom.to_xml())
+    assert canon(made.to_xml()) == canon(
+        "<domain type='qemu'><name>tiny</name><devices><channel type='unix'>"
+        "<target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices></domain>")
+    made.channels[0].update(source_path="/run/ga.sock", target_state="disconnected")
+    again = Domain.from_xml(made.to_xml()).channels[0]
+    assert (again.source_path, again.target_state) == ("/run/ga.sock", "disconnected")

@@ -66,7 +66,9 @@ class NICSerializer(serializers.ModelSerializer):
     class Meta:
         model = DomainInterface
         fields = ["mac", "type", "source", "mode", "portgroup", "model", "target", "link_state",
-                  "stats", "addresses"]
+                  "stats", "moved_at", "addresses"]
+        extra_kwargs = {"moved_at": {"help_text": "when the NIC last moved to another network, "
+                                     "bridge or device (addresses learnt before no longer count)"}}
 
     @extend_schema_field(AddressSerializer(many=True))
     def get_addresses(self, nic):
@@ -126,6 +128,9 @@ class VMCreateSerializer(serializers.Serializer):
     display = serializers.ChoiceField(DISPLAY_CHOICES, default="vnc",
                                       help_text="vnc: listens on the host's 127.0.0.1 only")
     nics = NICSpecSerializer(many=True, required=False, default=list)
+    guest_agent = serializers.BooleanField(
+        default=True, help_text="add the qemu-guest-agent channel (org.qemu.guest_agent.0): "
+                                "in-guest probes and the agent's addresses need it")
     start = serializers.BooleanField(default=True)
 
 

@@ -1,6 +1,6 @@
 """libvirt domain XML (https://libvirt.org/formatdomain.html), the parts kvmweb needs:
 identity, memory/CPU, boot, disks, and above all network interfaces.
-Everything else (controllers, channels, video...) is kept untouched."""
+Everything else (controllers, video...) is kept untouched."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from .base import (XMLChild, XMLChildList, XMLDoc, XMLError, XMLListProperty,
                    mac_address, present)
 from .common import Bandwidth, VirtualPort, Vlan
 
-__all__ = ["Domain", "OS", "Features", "Disk", "Interface", "CharDevice", "Graphics",
+__all__ = ["Domain", "OS", "Features", "Disk", "Interface", "CharDevice", "Channel",
+           "Graphics",
            "INTERFACE_TYPES", "memory_to_kib"]
 
 INTERFACE_TYPES = ("network", "bridge", "direct", "hostdev", "user", "ethernet",
@@ -168,6 +169,17 @@ class CharDevice(XMLObject):
     target_port = XMLProperty("./target/@port", kind=integer)
 
 
+class Channel(XMLObject):
+    """``<channel>``: a virtio-serial port, e.g. qemu-guest-agent's
+    (``type='unix'``, target ``virtio`` named ``org.qemu.guest_agent.0``)."""
+
+    type = XMLProperty("./@type")
+    source_path = XMLProperty("./source/@path", doc="unix: libvirt picks one when absent")
+    target_type = XMLProperty("./target/@type")
+    target_name = XMLProperty("./target/@name")
+    target_state = XMLProperty("./target/@state", doc="live XML: connected / disconnected")
+
+
 class Graphics(XMLObject):
     """``<graphics>``. libvirt writes the address both as ``@listen`` and as
     ``<listen type='address' address=.../>``; ``passwd`` only appears in XML read with
@@ -232,6 +244,7 @@ class Domain(XMLDoc):
     graphics = XMLChildList(Graphics, "./devices/graphics")
     serials = XMLChildList(CharDevice, "./devices/serial")
     consoles = XMLChildList(CharDevice, "./devices/console")
+    channels = XMLChildList(Channel, "./devices/channel")
 
     @property
     def memory(self) -> int | None:
