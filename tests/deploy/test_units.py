@@ -373,6 +373,7 @@ def test_installed_units_start_answer_and_stop(staged, tmp_path):
                 slow.append(name)
         took = time.monotonic() - started
         assert not slow, f"still running {took:.1f} s after SIGTERM: {slow}"
+        print(f"all {len(procs)} stopped {took:.1f} s after SIGTERM")
     finally:
         for _, proc, _ in procs:
             try:
