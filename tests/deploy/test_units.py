@@ -169,6 +169,19 @@ def test_install_stages_units_config_and_secrets(staged):
     assert env_file(staged / "etc/kvmweb/kvmweb.env")["LOG_LEVEL"] == "DEBUG"
 
 
+def test_env_file_means_the_same_to_bash_and_systemd(staged):
+    """deploy/install runs manage.py with kvmweb.env sourced by bash (set -a); the units get it
+    through systemd's EnvironmentFile=: both must see the same values."""
+    path = staged / "etc/kvmweb/kvmweb.env"
+    dump = subprocess.run(["env", "-i", "bash", "-c", f'set -a; . "{path}"; set +a; env -0'],
+                          capture_output=True, check=True).stdout.decode()
+    from_bash = dict(item.split("=", 1) for item in dump.split("\0") if item)
+    for name in ("PWD", "SHLVL", "_", "OLDPWD"):
+        from_bash.pop(name, None)
+    assert from_bash == env_file(path)
+    assert len(from_bash) >= 10
+
+
 def test_install_refuses_bad_option(tmp_path):
     done = install(tmp_path / "r", "--bogus")
     assert done.returncode == 2 and "unknown option --bogus" in done.stderr
