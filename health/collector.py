@@ -18,6 +18,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
+from prometheus_client.utils import floatToGoString
 
 from consoles.models import ConsoleSession
 from hosts.models import Host
@@ -59,7 +60,7 @@ class KvmwebCollector:
                                      "Time from start to end of finished operations",
                                      labels=["action"])
         for row in rows:
-            points = [(str(b), row[f"le{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
+            points = [(floatToGoString(b), row[f"le{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
             points.append(("+Inf", row["n"]))
             total = row["total"]
             if isinstance(total, (int, float)):  # some backends give microseconds

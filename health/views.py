@@ -2,7 +2,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+# Text format 0.0.4: what every Prometheus (2.x too) and other scrapers read.
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from .access import may_monitor
 from .collector import KvmwebCollector
@@ -36,4 +37,4 @@ def metrics(request):
     ours = CollectorRegistry(auto_describe=False)
     ours.register(KvmwebCollector())
     return HttpResponse(generate_latest(REGISTRY) + generate_latest(ours),
-                        content_type=CONTENT_TYPE_LATEST)
+                        content_type=CONTENT_TYPE_PLAIN_0_0_4)
