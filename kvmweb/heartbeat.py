@@ -25,6 +25,7 @@ from celery.beat import PersistentScheduler
 
 log = logging.getLogger(__name__)
 PREFIX = "kvmweb:hb:"
+INDEX_TTL = 86400  # a role's index outlives its last process by a day, then goes too
 _client = None
 _lock = threading.Lock()
 
@@ -61,14 +62,22 @@ def publish(role, name, fields=None, metrics=None):
         pipe = client().pipeline()
         pipe.hset(key, mapping={k: str(v) for k, v in mapping.items()})
         pipe.expire(key, ttl)
+        # The role's index: readers look at these keys instead of scanning all of Redis.
+        pipe.sadd(_index(role), key)
+        pipe.expire(_index(role), INDEX_TTL)
         pipe.execute()
     except redis.RedisError as exc:
         log.warning("heartbeat %s not written: %s", key, exc)
 
 
+def _index(role):
+    return f"{PREFIX}{role}"
+
+
 def forget(role, name):
+    key = f"{PREFIX}{role}:{name}"
     try:
-        client().delete(f"{PREFIX}{role}:{name}")
+        client().pipeline().delete(key).srem(_index(role), key).execute()
     except redis.RedisError:
         pass
 
@@ -77,19 +86,22 @@ def alive(role, conn=None):
     """The heartbeats of ``role`` processes seen within their TTL: a list of dicts (``metrics``
     decoded). Raises redis.RedisError when Redis does not answer."""
     conn = conn or client()
-    keys = list(conn.scan_iter(match=f"{PREFIX}{role}:*", count=500))
+    keys = sorted(conn.smembers(_index(role)))
     if not keys:
         return []
     pipe = conn.pipeline()
     for key in keys:
         pipe.hgetall(key)
-    out = []
-    for raw in pipe.execute():
+    out, gone = [], []
+    for key, raw in zip(keys, pipe.execute()):
         if not raw:
-            continue  # expired between the scan and the read
+            gone.append(key)  # expired: its process stopped beating
+            continue
         beat = {k.decode(): v.decode() for k, v in raw.items()}
         beat["metrics"] = json.loads(beat.get("metrics") or "{}")
         out.append(beat)
+    if gone:
+        conn.srem(_index(role), *gone)
     return out
 
 
