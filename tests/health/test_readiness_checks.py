@@ -23,7 +23,9 @@ def test_it_says_503_quickly_and_which_part_failed_when_redis_is_gone():
 
 
 def test_every_watcher_group_must_be_seen():
-    beat = lambda group, groups: {"id": f"w{group}", "group": str(group), "groups": str(groups)}  # noqa: E731
+    def beat(group, groups):
+        return {"id": f"w{group}", "group": str(group), "groups": str(groups)}
+
     assert check_watcher([beat(0, 2), beat(1, 2)])[0]
     ok, detail = check_watcher([beat(1, 2)])
     assert not ok and detail == "watcher groups [0] of 2 not seen"
