@@ -45,7 +45,7 @@ def address_allowed(request):
             if address in ip_network(cidr, strict=False):
                 return True
         except ValueError:
-            continue  # a bad entry allows nothing (checked at start: health.checks)
+            continue  # a bad entry allows nothing (the system check health.E001 says so)
     return False
 
 

@@ -53,3 +53,12 @@ def test_it_lets_an_allowed_address_in_but_not_through_a_proxy():
 def test_loopback_is_allowed_by_default():
     assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
     assert Client(REMOTE_ADDR="::1").get("/metrics").status_code == 200
+
+
+@override_settings(KVMWEB_METRICS_ALLOW=["10.0.0.0/8", "10.0.0.300/32"])
+def test_a_mistyped_allow_entry_is_a_startup_error():
+    from health.apps import check_metrics_allow
+
+    errors = check_metrics_allow()
+    assert [e.id for e in errors] == ["health.E001"]
+    assert "'10.0.0.300/32'" in errors[0].msg
