@@ -215,6 +215,12 @@ KVMWEB_CONNECT_TIMEOUT = envint("KVMWEB_CONNECT_TIMEOUT", 10)
 # Seconds without a keepalive answer before the watcher marks a host offline.
 KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
+# The watcher's own deadline: a host silent this many seconds (no answer to its once-a-second
+# probe, no event) is shown offline, whatever libvirt's keepalive says (hosts/watcher.py).
+KVMWEB_OFFLINE_AFTER = envint("KVMWEB_OFFLINE_AFTER", 5)
+# Watcher processes `manage.py watcher` runs, each watching one group of hosts: a crash in one
+# (libvirt, glib) stops only its group's events, for the second it takes to restart it.
+KVMWEB_WATCHER_PROCESSES = envint("KVMWEB_WATCHER_PROCESSES", 4)
 # The topology collapses more VMs than this on one network into one expandable node.
 KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
 # Seconds a host's published topology is served without comparing it with the database again
