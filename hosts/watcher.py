@@ -26,6 +26,7 @@ import redis
 from django.conf import settings
 from django.db import close_old_connections
 
+from kvmweb import heartbeat
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.watch import HostWatch
 
@@ -335,6 +336,7 @@ class Watcher:
                 started = time.monotonic()
                 try:
                     self.run_once()
+                    heartbeat.watcher_beat(self)  # /readyz and /metrics (kvmweb.heartbeat)
                 except Exception:  # noqa: BLE001 - keep watching the other hosts
                     log.exception("watcher loop failed")
                 time.sleep(max(0.1, self.tick - (time.monotonic() - started)))

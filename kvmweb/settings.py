@@ -69,9 +69,12 @@ INSTALLED_APPS = [
     "consoles",
     "reachability",
     "drift",
+    "django_prometheus",
+    "health",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kvmweb.middleware.LoginRequiredEverywhere",
     "kvmweb.middleware.ConflictPage",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "kvmweb.urls"
@@ -180,6 +184,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("KVMWEB_SYNC_INTERVAL", 300)),
     },
 }
+
+# Health and metrics (README "Health and metrics"): every worker, beat and watcher writes a
+# heartbeat to Redis every KVMWEB_HEALTH_BEAT s that lives KVMWEB_HEALTH_TTL s (kvmweb.heartbeat);
+# /readyz fails once one is missing. /metrics and /readyz answer a bearer token
+# (KVMWEB_METRICS_TOKEN or _FILE) or a direct (not proxied) request from KVMWEB_METRICS_ALLOW.
+CELERY_BEAT_SCHEDULER = "kvmweb.heartbeat:HeartbeatScheduler"
+KVMWEB_HEALTH_BEAT = envint("KVMWEB_HEALTH_BEAT", 2)
+KVMWEB_HEALTH_TTL = envint("KVMWEB_HEALTH_TTL", 6)
+KVMWEB_METRICS_TOKEN = env("KVMWEB_METRICS_TOKEN", "")
+KVMWEB_METRICS_ALLOW = [c.strip() for c in env("KVMWEB_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+                        .split(",") if c.strip()]
 
 # Operations under faults (README "How operations recover"): lock leases last
 # KVMWEB_LOCK_LEASE s and are renewed, with the operation's heartbeat, every KVMWEB_HEARTBEAT s;
