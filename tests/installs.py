@@ -71,3 +71,20 @@ def probe(env, *tokens):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
+
+
+def populate_teams(admin, member, host, networks=("default",)):
+    """A team with a quota, a member, a grant of ``host``, and an API token of the member's,
+    through teams.services (each writes its audit entry). Returns (team, token secret)."""
+    from teams import services
+
+    team = services.create_team(admin, "blue", "the blue team")
+    services.set_quotas(admin, team, {"max_vms": 5, "max_networks": 3})
+    services.set_member(admin, team, member, "operator")
+    services.set_grant(admin, team, host, networks=list(networks))
+    _, secret = services.issue_token(member, "ci")
+    return team, secret
+
+
+def file_mode(path):
+    return oct(Path(path).stat().st_mode & 0o777)
