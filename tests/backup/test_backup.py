@@ -167,3 +167,51 @@ def test_a_backup_of_an_older_version_is_upgraded_on_restore(tmp_path):
         after = probe(new)
     assert after["vms"] == ["kvm1/web1/blue"]
     assert all(code == 200 for code in after["pages"].values()), after["pages"]
+
+
+@pytest.mark.skipif(engine() != "postgresql", reason="needs the PostgreSQL pass")
+def test_the_password_reaches_pg_dump_and_psql_only_through_the_environment(source, tmp_path):
+    """A wrapper first in PATH records each PostgreSQL tool's command line (what `ps` shows to
+    every user of the machine) and whether PGPASSWORD came in its environment."""
+    import os
+
+    env, _ = source
+    password = settings.DATABASES["default"]["PASSWORD"]
+    assert password
+    bin_dir, log = tmp_path / "bin", tmp_path / "argv.log"
+    bin_dir.mkdir()
+    for tool in ("pg_dump", "pg_restore", "psql"):
+        real = shutil.which(tool)
+        wrapper = bin_dir / tool
+        wrapper.write_text(f'#!/bin/sh\necho "{tool} $* pw=${{PGPASSWORD:+set}}" >> {log}\n'
+                           f'exec {real} "$@"\n')
+        wrapper.chmod(0o755)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    bk = tmp_path / "bk"
+    manage({**source_env(env), "PATH": path}, "backup", str(bk))
+    with fresh_install(tmp_path, "restored") as new:
+        manage({**new, "PATH": path}, "restore", str(bk))
+        assert probe(new)["hosts"]["kvm1"]["host_key"] == HOST_KEY
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["pg_dump", "pg_restore", "psql"]
+    assert all(password not in line for line in lines), lines
+    assert lines[0].endswith("pw=set") and lines[2].endswith("pw=set")
+
+
+@pytest.mark.skipif(engine() != "postgresql", reason="needs the PostgreSQL pass")
+def test_a_json_backup_restores_into_the_other_engine(source, tmp_path):
+    """PostgreSQL → SQLite through --json's dumpdata (same kvmweb version)."""
+    env, secret = source
+    env = source_env(env)
+    before = probe(env, secret)
+    bk = tmp_path / "bk"
+    manage(env, "backup", "--json", str(bk))
+    state = tmp_path / "sqlite-install"
+    state.mkdir()
+    sqlite_env = {**env, "KVMWEB_STATE_DIR": str(state),
+                  "DATABASE_URL": f"sqlite:///{state / 'db.sqlite3'}"}
+    out = manage(sqlite_env, "restore", str(bk)).stdout
+    assert "restored" in out
+    after = probe(sqlite_env, secret)
+    before.pop("pages"), after.pop("pages")
+    assert after == before
