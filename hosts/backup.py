@@ -69,7 +69,8 @@ def _run(argv, **kwargs):
         raise BackupError(f"{argv[0]} is not installed (Debian: apt-get install "
                           "postgresql-client)") from exc
     if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace") if isinstance(proc.stderr, bytes) else proc.stderr
+        err = proc.stderr
+        err = err.decode(errors="replace") if isinstance(err, bytes) else err
         raise BackupError(f"{argv[0]} failed (exit {proc.returncode}): {err.strip()[-2000:]}")
     return proc
 
@@ -197,7 +198,8 @@ def backup(target, force=False, with_json=False):
             "engine": kind,
             "migrations": applied_migrations(),
             "roles": files,
-            "files": {name: {"sha256": _sha256(target / name), "size": (target / name).stat().st_size}
+            "files": {name: {"sha256": _sha256(target / name),
+                             "size": (target / name).stat().st_size}
                       for name in sorted(files.values())},
             "notes": _notes(secret),
         }
@@ -239,13 +241,15 @@ def read_manifest(source):
     source = Path(source)
     path = source / MANIFEST
     if not path.exists():
-        raise BackupError(f"{source} holds no {MANIFEST}: not a kvmweb backup, or an unfinished one")
+        raise BackupError(f"{source} holds no {MANIFEST}: not a kvmweb backup, or an "
+                          "unfinished one")
     try:
         manifest = json.loads(path.read_text())
     except ValueError as exc:
         raise BackupError(f"{path} is not valid JSON: {exc}") from exc
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"{path} has format {manifest.get('format')!r}; this kvmweb reads {FORMAT}")
+        raise BackupError(f"{path} has format {manifest.get('format')!r}; this kvmweb reads "
+                          f"{FORMAT}")
     for name, facts in manifest["files"].items():
         file = source / name
         if not file.is_file():

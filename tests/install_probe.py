@@ -51,7 +51,8 @@ def main(tokens):
         "grants": sorted(f"{g.team.name}/{g.host.name}/{','.join(g.networks)}"
                          for g in HostGrant.objects.select_related("team", "host")),
         "audit": sorted(f"{a.username}/{a.action}/{a.target}" for a in AuditEntry.objects.all()),
-        "tokens": sorted(f"{t.user.username}/{t.name}" for t in ApiToken.objects.select_related("user")),
+        "tokens": sorted(f"{t.user.username}/{t.name}"
+                         for t in ApiToken.objects.select_related("user")),
         "operations": sorted(f"{o.action}/{o.host_name}/{o.status}/{len(o.xml_before)}"
                              for o in Operation.objects.all()),
         "pages": {},
@@ -61,7 +62,8 @@ def main(tokens):
     client = Client()
     if admin is not None:
         client.force_login(admin)
-    urls = [] if admin is None else ["/hosts/", "/networks/", "/vms/", "/teams/", "/api/hosts/", "/api/networks/",
+    urls = [] if admin is None else ["/hosts/", "/networks/", "/vms/", "/teams/", "/api/hosts/",
+                                     "/api/networks/",
             "/api/vms/"]
     urls += [f"/hosts/{pk}/" for pk in Host.objects.values_list("pk", flat=True)]
     urls += [f"/networks/{pk}/" for pk in Network.objects.values_list("pk", flat=True)]

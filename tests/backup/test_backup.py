@@ -69,7 +69,8 @@ def test_a_round_trip_loses_nothing(source, tmp_path):
         assert "restored" in result.stdout
         after = probe(new, secret)
         state = Path(new["KVMWEB_STATE_DIR"])
-        assert (state / "ssh" / "id_ed25519").read_bytes() == Path(settings.KVMWEB_SSH_KEY).read_bytes()
+        key = Path(settings.KVMWEB_SSH_KEY).read_bytes()
+        assert (state / "ssh" / "id_ed25519").read_bytes() == key
         assert file_mode(state / "ssh" / "id_ed25519") == "0o600"
         assert (state / "secret_key").read_text() == (settings.STATE_DIR / "secret_key").read_text()
         assert file_mode(state / "secret_key") == "0o600"

@@ -63,11 +63,13 @@ def check_round_trip(admin_api, admin_user, plain_user, lab_host, tmp_path):
     # installation does not change between what we compare and what the backup holds.
     wait_for(lambda: Lease.objects.filter(network__host=host, mac=pxe_mac(lab_host.index)).exists(),
              timeout=180, what="the PXE guest's lease in the read model")
-    wait_for(lambda: not Operation.objects.exclude(status__in=Operation.FINISHED).exists(), timeout=180,
-             what="no operation running")
-    env = {**os.environ, "DATABASE_URL": database_url(), "KVMWEB_STATE_DIR": str(settings.STATE_DIR)}
+    wait_for(lambda: not Operation.objects.exclude(status__in=Operation.FINISHED).exists(),
+             timeout=180, what="no operation running")
+    env = {**os.environ, "DATABASE_URL": database_url(),
+           "KVMWEB_STATE_DIR": str(settings.STATE_DIR)}
     before = probe(env, secret)
-    assert "kvm1/bk-net/" in before["networks"] and any(v.startswith("kvm1/") for v in before["vms"])
+    assert "kvm1/bk-net/" in before["networks"]
+    assert any(vm.startswith("kvm1/") for vm in before["vms"])
     bk = tmp_path / "bk"
     manage(env, "backup", str(bk))
 

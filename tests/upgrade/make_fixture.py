@@ -4,8 +4,8 @@ Run from a checkout of that commit (its own migrations and ORM make the data), e
 
     git worktree add --detach /tmp/kvmweb-old c1e6c7a
     ln -s "$PWD/.venv" /tmp/kvmweb-old/.venv
-    cd /tmp/kvmweb-old && KVMWEB_STATE_DIR=/tmp/kvmweb-old/var DATABASE_URL=sqlite:////tmp/out.sqlite3 \
-        .venv/bin/python /path/to/kvmweb/tests/upgrade/make_fixture.py /tmp/out.sqlite3
+    cd /tmp/kvmweb-old && KVMWEB_STATE_DIR=/tmp/kvmweb-old/var \
+        DATABASE_URL=sqlite:////tmp/out.sqlite3 .venv/bin/python /path/to/kvmweb/tests/upgrade/make_fixture.py /tmp/out.sqlite3
     git worktree remove --force /tmp/kvmweb-old
 
 It migrates a fresh database, then writes a host, a NAT network with a lease, a VM with two NICs,

@@ -6,7 +6,8 @@ from hosts.backup import BackupError, backup
 class Command(BaseCommand):
     help = ("Back up this installation into DIR (mode 0700): a consistent database dump "
             "(SQLite online backup / pg_dump -Fc), kvmweb's SSH key pair, the pinned known_hosts, "
-            "the generated secret key and manifest.json (version, migrations, sha256 of each file).")
+            "the generated secret key and manifest.json (version, migrations, sha256 of each "
+            "file).")
 
     def add_arguments(self, parser):
         parser.add_argument("dir")
