@@ -212,14 +212,18 @@ def backup(target, force=False, with_json=False):
 
 
 def _sqlite_dump(dest):
-    src = sqlite3.connect(f"file:{settings.DATABASES['default']['NAME']}?mode=ro", uri=True,
-                          timeout=30)
+    src = sqlite3.connect(_ro_uri(settings.DATABASES["default"]["NAME"]), uri=True, timeout=30)
     dst = sqlite3.connect(dest)
     try:
         src.backup(dst)  # one consistent snapshot, even while workers write
     finally:
         dst.close()
         src.close()
+
+
+def _ro_uri(path):
+    """A read-only SQLite URI for a file (percent-encoded: a path may hold '?' or '#')."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
 
 
 def _notes(secret):
@@ -328,7 +332,7 @@ def restore(source, force=False, stdout=None):
 
 def _restore_sqlite(dump):
     name = Path(settings.DATABASES["default"]["NAME"])
-    check = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
+    check = sqlite3.connect(_ro_uri(dump), uri=True)
     try:
         if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError(f"{dump} fails SQLite's integrity check")

@@ -214,5 +214,11 @@ def test_a_json_backup_restores_into_the_other_engine(source, tmp_path):
     out = manage(sqlite_env, "restore", str(bk)).stdout
     assert "restored" in out
     after = probe(sqlite_env, secret)
-    before.pop("pages"), after.pop("pages")
-    assert after == before
+    # Again over the now used database: refused, then replaced with --force (flush + load).
+    refused = manage(sqlite_env, "restore", str(bk), check=False)
+    assert refused.returncode != 0 and "the target database is not empty" in refused.stderr
+    manage(sqlite_env, "restore", "--force", str(bk))
+    again = probe(sqlite_env, secret)
+    for facts in (before, after, again):
+        facts.pop("pages")
+    assert after == before == again
