@@ -49,6 +49,10 @@ def drop_network(lab_host):
 
 
 def check_round_trip(admin_api, admin_user, plain_user, lab_host, tmp_path):
+    # The lab's PXE guest is shared with other tests, some of which leave it shut off: the
+    # lease waited for below needs it running.
+    if lab_run(lab_host, "virsh", "domstate", "pxe1").strip() != "running":
+        lab_run(lab_host, "virsh", "start", "pxe1")
     host, sync = add_lab_host(admin_api, lab_host, name="kvm1")
     assert sync.status == "succeeded", sync.error + sync.log
     response = admin_api.post("/api/networks/", {"host": host.pk, "name": "bk-net",
