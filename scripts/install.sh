@@ -10,6 +10,9 @@ KVMWEB_APT_PACKAGES=(
   busybox-static cpio gzip ifupdown
   # PostgreSQL (production database, and the second test run)
   postgresql
+  # the TLS proxy in front of the web processes (deploy/nginx), and Redis Sentinel (README
+  # "Scaling out"; the tests run one in front of their Redis)
+  nginx redis-sentinel
   # browser tests
   chromium
   # building wheels
