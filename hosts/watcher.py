@@ -13,10 +13,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import redis
 from django.conf import settings
 from django.db import close_old_connections
 
+from kvmweb import redisconn
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.watch import HostWatch
 
@@ -36,7 +36,7 @@ class Watcher:
     def __init__(self, tick=0.5):
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.tick = tick
-        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.redis = redisconn.connect()
         self.events = queue.Queue()
         self.watches = {}  # host pk -> HostWatch
         self.pending = set()  # host pks being connected

@@ -3,6 +3,7 @@ nginx comes with scripts/install.sh, which ./test runs: no skip when it is missi
 
 from tests.deploy.nginx_site import SITE, nginx_test, render_site, self_signed_cert, write_conf
 
+
 def _conf(tmp_path, site_text=None):
     crt, key = self_signed_cert(tmp_path)
     site = render_site(crt, key, 18080, 18443, [18001, 18002], tmp_path / "static", site_text)
