@@ -7,6 +7,7 @@ Every replacement must match the shipped file exactly once, so a renamed directi
 instead of testing a file nobody ships.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -61,8 +62,11 @@ def write_conf(directory, site_text):
     (directory / "logs").mkdir(parents=True, exist_ok=True)
     (directory / "kvmweb.conf").write_text(site_text)
     conf = directory / "nginx.conf"
+    # pytest's temp dirs are private (0700): as root, workers must not drop to "nobody" to read
+    # the static files there.
+    user = "user root;\n" if os.geteuid() == 0 else ""
     conf.write_text(f"""\
-worker_processes 1;
+{user}worker_processes 1;
 pid {directory}/nginx.pid;
 error_log {directory}/logs/error.log info;
 events {{ worker_connections 256; }}
