@@ -100,7 +100,7 @@ def run(args):
                 t0 = time.monotonic()
                 r = web.post(f"{cluster.url}/api/networks/", json={
                     "host": hosts[i % 2], "name": f"sb{tag}{i}",
-                    "subnet": f"192.168.{200 + len(rounds) * 20 + i}.0/24"})
+                    "subnet": f"192.168.{130 + len(rounds) * 20 + i}.0/24"})
                 assert r.status_code == 202, r.text
                 posted[r.json()["id"]] = t0
             if kill:
