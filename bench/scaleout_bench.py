@@ -4,7 +4,8 @@ with the same operations when nothing dies.
 
 The rig is the scale-out test's (tests/scaleout/rig.py): two daphne behind the shipped nginx
 site over https, two operations and two background workers, beat, two watchers, one Redis,
-one database (a throw-away SQLite file, or --database-url postgres://…), two lab hosts.
+one database (a throw-away PostgreSQL database on the machine's cluster, as the test makes;
+--database-url to give one), two lab hosts.
 Operations are network creates through nginx (POST /api/networks/ with a token), timed from
 the POST to the operation's end as the database records it.
 
@@ -35,13 +36,26 @@ SUBNET = os.environ.get("KVMWEB_BENCH_LAB_SUBNET", "10.74.0.0/24")
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ops", type=int, default=6, help="network creates per round")
-    parser.add_argument("--database-url", default=f"sqlite:///{STATE}/bench.sqlite3")
+    parser.add_argument("--database-url", help="default: a throw-away PostgreSQL database")
     parser.add_argument("--keep-lab", action="store_true")
     args = parser.parse_args()
+    made = None
+    if not args.database_url:
+        from tests.scaleout import pgdb
+
+        made = f"kvmweb_scaleout_bench_{os.getpid()}"
+        args.database_url = pgdb.create(made, {**os.environ, "KVMWEB_STATE_DIR": STATE})
     os.environ.update({"KVMWEB_STATE_DIR": STATE, "DJANGO_SETTINGS_MODULE": "kvmweb.settings",
                        "DATABASE_URL": args.database_url,
                        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0"})
-    with_redis_and_lab(REDIS_PORT, PREFIX, args.keep_lab, lambda started: run(args))
+    try:
+        with_redis_and_lab(REDIS_PORT, PREFIX, args.keep_lab, lambda started: run(args))
+    finally:
+        if made:
+            from django.db import connections
+
+            connections.close_all()
+            pgdb.drop(made)
 
 
 def wait(predicate, timeout, what):
