@@ -121,9 +121,10 @@ class Cluster:
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 8  # daphne with an open console stream may linger
         for proc in self.procs.values():
             try:
-                proc.wait(20)
+                proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
@@ -151,7 +152,17 @@ class Cluster:
         s.headers["Authorization"] = f"Token {token}"
         return s
 
-    def websocket(self, path):
+    def login(self, web, username, password):
+        """Sign ``web`` in through the login page (the session cookie websockets need)."""
+        page = web.get(f"{self.url}/login/")
+        response = web.post(f"{self.url}/login/", data={
+            "username": username, "password": password,
+            "csrfmiddlewaretoken": web.cookies["csrftoken"]},
+            headers={"Referer": f"{self.url}/login/"}, allow_redirects=False)
+        assert page.status_code == 200 and response.status_code == 302, response.text[:2000]
+        return "; ".join(f"{k}={v}" for k, v in web.cookies.items())
+
+    def websocket(self, path, cookie=""):
         """Open a websocket through nginx (TLS); returns the HTTP status line's code and the
         socket (closed by the caller)."""
         ctx = ssl.create_default_context()
@@ -160,7 +171,8 @@ class Cluster:
                                server_hostname="localhost")
         sock.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                      f"Origin: https://localhost\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+                      f"Origin: https://localhost\r\nSec-WebSocket-Version: 13\r\nCookie: {cookie}\r\n"
+                      "\r\n").encode())
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = sock.recv(4096)
