@@ -33,7 +33,8 @@ from tests.conftest import LAB_PREFIX, ROOT, database_url, lab_run, wait_for
 from tests.scaleout import pgdb
 from tests.scaleout.rig import Cluster
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = [pytest.mark.lab, pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
 
 
 def _takeover_limit():
