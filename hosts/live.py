@@ -108,7 +108,9 @@ class Poller(threading.Thread):
         super().__init__(name=f"live-{host.pk}", daemon=True)
         self.host = host
         self.target = host.target()
-        self.libvirt_conn = libvirt_conn  # callable: the watcher's event connection, or None
+        # ``with libvirt_conn(wait=seconds) as conn``: the watcher's event connection (None when
+        # gone or busy that long), held alone while in use (kvmweb.virt.watch.HostWatch.busy)
+        self.libvirt_conn = libvirt_conn
         self.stopping = threading.Event()
 
     def stop(self):
@@ -128,12 +130,13 @@ class Poller(threading.Thread):
                 previous = self.sample(previous) if sampled else None
                 if time.monotonic() >= next_leases and (sampled or followers.followed(host_group)):
                     next_leases = time.monotonic() + settings.KVMWEB_LEASE_REFRESH
-                    conn = self.libvirt_conn()
-                    if conn is not None:
-                        refresh_leases(self.host, conn)
+                    with self.libvirt_conn(wait=1.0) as conn:
+                        if conn is not None:
+                            refresh_leases(self.host, conn)
                 if time.monotonic() >= next_search:  # cheap (one query) unless a NIC moved
                     next_search = time.monotonic() + SEARCH_SECONDS
-                    search_addresses(self.host, self.target, self.libvirt_conn())
+                    with self.libvirt_conn(wait=1.0) as conn:
+                        search_addresses(self.host, self.target, conn)
             except VirtError as exc:
                 log.info("host %s: live read failed: %s", self.host, exc)
                 previous = None

@@ -177,6 +177,7 @@ OWNING_TEAM_ADMIN = "team_admin"  # team admins of the team
 ADMIN = "admin"                  # administrators (staff) only
 SELF = "self"                    # only the user the object belongs to (an API token)
 SELF_OR_ADMIN = "self_or_admin"  # that user and administrators (a console session record)
+MONITORING = "monitoring"        # no user: a monitoring token or address (health.access)
 
 
 class Check:

@@ -2,11 +2,15 @@ import os
 
 from celery import Celery
 
+from . import heartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kvmweb.settings")
 
 app = Celery("kvmweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Workers say they are alive (and their task counts) in Redis: kvmweb.heartbeat, /readyz.
+heartbeat.install_worker_heartbeat(app)
 
 
 def background_queue():

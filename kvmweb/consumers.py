@@ -12,6 +12,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from . import heartbeat
+
 _GROUP = re.compile(r"(host|rates|operation)\.([0-9]{1,18})")
 
 
@@ -74,6 +76,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = set()
         self.operations_seen = {}  # operation pk -> may this user see it (asked once)
         await self.accept()
+        heartbeat.websocket("live", +1)  # /metrics: kvmweb_websocket_clients
 
     async def receive_json(self, content, **kwargs):
         group = content.get("follow") if isinstance(content, dict) else None
@@ -100,6 +103,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await _register(list(self.groups_joined), self.channel_name)
 
     async def disconnect(self, code):
+        if hasattr(self, "groups_joined"):  # accepted (connect() set it)
+            heartbeat.websocket("live", -1)
         renewer = getattr(self, "renewer", None)
         if renewer is not None:
             renewer.cancel()

@@ -70,9 +70,12 @@ INSTALLED_APPS = [
     "consoles",
     "reachability",
     "drift",
+    "django_prometheus",
+    "health",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kvmweb.middleware.LoginRequiredEverywhere",
     "kvmweb.middleware.ConflictPage",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "kvmweb.urls"
@@ -210,6 +214,17 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Health and metrics (README "Health and metrics"): every worker, beat and watcher writes a
+# heartbeat to Redis every KVMWEB_HEALTH_BEAT s that lives KVMWEB_HEALTH_TTL s (kvmweb.heartbeat);
+# /readyz fails once one is missing. /metrics and /readyz answer a bearer token
+# (KVMWEB_METRICS_TOKEN or _FILE) or a direct (not proxied) request from KVMWEB_METRICS_ALLOW.
+CELERY_BEAT_SCHEDULER = "kvmweb.heartbeat:HeartbeatScheduler"
+KVMWEB_HEALTH_BEAT = envint("KVMWEB_HEALTH_BEAT", 2)
+KVMWEB_HEALTH_TTL = envint("KVMWEB_HEALTH_TTL", 6)
+KVMWEB_METRICS_TOKEN = env("KVMWEB_METRICS_TOKEN", "")
+KVMWEB_METRICS_ALLOW = [c.strip() for c in env("KVMWEB_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+                        .split(",") if c.strip()]
+
 # Operations under faults (README "How operations recover"): lock leases last
 # KVMWEB_LOCK_LEASE s and are renewed, with the operation's heartbeat, every KVMWEB_HEARTBEAT s;
 # the reaper hands over a running operation whose heartbeat is KVMWEB_HEARTBEAT_STALE s old
@@ -229,6 +244,12 @@ KVMWEB_CONNECT_TIMEOUT = envint("KVMWEB_CONNECT_TIMEOUT", 10)
 # Seconds without a keepalive answer before the watcher marks a host offline.
 KVMWEB_KEEPALIVE_INTERVAL = envint("KVMWEB_KEEPALIVE_INTERVAL", 1)
 KVMWEB_KEEPALIVE_COUNT = envint("KVMWEB_KEEPALIVE_COUNT", 3)
+# The watcher's own deadline: a host silent this many seconds (no answer to its once-a-second
+# probe, no event) is shown offline, whatever libvirt's keepalive says (hosts/watcher.py).
+KVMWEB_OFFLINE_AFTER = envint("KVMWEB_OFFLINE_AFTER", 5)
+# Watcher processes `manage.py watcher` runs, each watching one group of hosts: a crash in one
+# (libvirt, glib) stops only its group's events, for the second it takes to restart it.
+KVMWEB_WATCHER_PROCESSES = envint("KVMWEB_WATCHER_PROCESSES", 4)
 # The topology collapses more VMs than this on one network into one expandable node.
 KVMWEB_TOPOLOGY_GROUP_OVER = envint("KVMWEB_TOPOLOGY_GROUP_OVER", 10)
 # Seconds a host's published topology is served without comparing it with the database again

@@ -53,6 +53,7 @@ urlpatterns = [
     path("api/", include((router.urls, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("health.urls")),  # /healthz, /readyz, /metrics
 ]
 
 

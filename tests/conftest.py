@@ -211,11 +211,13 @@ def add_lab_host(api, lab_host, name=None, **extra):
 
 @pytest.fixture
 def watcher(celery_worker, tmp_path):
-    """The real watcher process (manage.py watcher) on the test database."""
+    """The real watcher (manage.py watcher: a supervisor and its two watcher processes, each
+    watching one group of hosts, pk % 2) on the test database."""
     env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": celery_worker.queue}
     log = tmp_path / "watcher.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "manage.py", "watcher"], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "manage.py", "watcher", "--processes", "2"],
+                                cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     yield proc
     proc.terminate()
