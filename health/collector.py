@@ -22,7 +22,7 @@ from prometheus_client.utils import floatToGoString
 
 from consoles.models import ConsoleSession
 from hosts.models import Host
-from kvmweb import heartbeat
+from kvmweb import heartbeat, redisconn
 from operations.models import Operation
 
 from .readiness import TIMEOUT, queues
@@ -89,9 +89,11 @@ class KvmwebCollector:
         depth = GaugeMetricFamily("kvmweb_queue_depth", "Messages waiting in each Celery queue",
                                   labels=["queue"])
         try:
-            broker = redis.Redis.from_url(app.conf.broker_url or settings.CELERY_BROKER_URL,
-                                          socket_timeout=TIMEOUT,
-                                          socket_connect_timeout=TIMEOUT)
+            url = app.conf.broker_url or settings.CELERY_BROKER_URL
+            timeouts = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
+            # Through Redis Sentinel (README "Scaling out") the broker is the master it names.
+            broker = (redisconn.connect(**timeouts) if url.startswith("sentinel://")
+                      else redis.Redis.from_url(url, **timeouts))
             pipe = broker.pipeline()
             names = list(queues().values())
             for name in names:

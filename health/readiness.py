@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from kvmweb import heartbeat
+from kvmweb import heartbeat, redisconn
 
 TIMEOUT = 2  # seconds for each network check: /readyz must answer while Redis is down
 
@@ -26,7 +26,7 @@ def check_database():
 
 
 def check_redis():
-    _redis(settings.REDIS_URL).ping()
+    redisconn.connect(socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT).ping()
     return True, "ping answered (channel layer, heartbeats)"
 
 

@@ -22,11 +22,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import redis
 from django.conf import settings
 from django.db import close_old_connections
 
-from kvmweb import heartbeat
+from kvmweb import heartbeat, redisconn
 from kvmweb.virt.errors import VirtError
 from kvmweb.virt.watch import HostWatch
 
@@ -137,7 +136,7 @@ class Watcher:
         self.id = f"{socket.gethostname()}:{os.getpid()}"
         self.tick = tick
         self.group, self.groups = group, groups
-        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.redis = redisconn.connect()
         self.events = queue.Queue()
         self.watches = {}  # host pk -> HostWatch
         self.pending = {}  # host pk -> connection attempts in flight

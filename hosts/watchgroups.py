@@ -11,9 +11,9 @@ without waiting for the claims to expire.
 import socket
 import sys
 
-import redis
 from django.conf import settings
 
+from kvmweb import redisconn
 from kvmweb.supervise import Supervisor, log
 
 from .watcher import release_claims
@@ -28,7 +28,7 @@ class WatcherGroups(Supervisor):
                   [sys.executable, manage, "watcher", "--group", str(i), "--groups", str(groups)],
                   None) for i in range(groups)]
         super().__init__(specs, grace=STOP_GRACE)
-        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.redis = redisconn.connect()
 
     def exited(self, child, status):
         owner = f"{socket.gethostname()}:{child.proc.pid}"  # hosts.watcher.Watcher.id

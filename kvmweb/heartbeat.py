@@ -40,10 +40,9 @@ def client():
     """One Redis client per process, with short timeouts: a dead Redis must not hang a loop."""
     global _client
     if _client is None:
-        from django.conf import settings
+        from . import redisconn
 
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2,
-                                       socket_connect_timeout=2)
+        _client = redisconn.connect(socket_timeout=2, socket_connect_timeout=2)
     return _client
 
 

@@ -3,9 +3,9 @@ object, counted in Redis (shared by every web process). Administrators are not l
 
 import time
 
-import redis
 from django.conf import settings
 
+from . import redisconn
 from .access import Refused
 
 # action -> (requests allowed, per seconds)
@@ -19,7 +19,7 @@ class RateLimited(Refused):
 
 
 def _redis():
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redisconn.connect()
 
 
 def hit(user, action, obj_pk):

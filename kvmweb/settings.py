@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import dj_database_url
 
@@ -147,18 +148,44 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis Sentinel (README "Scaling out"): REDIS_SENTINELS=host:port,host:port names the
+# sentinels, REDIS_SENTINEL_MASTER the master they watch. Then kvmweb's own Redis use
+# (kvmweb.redisconn), the channel layer and the Celery broker all follow the master the
+# sentinels name; REDIS_URL gives only the database number and the password.
+
+
+def _sentinel(item):
+    host, _, port = item.rpartition(":")
+    return (host, int(port)) if host else (item, 26379)
+
+
+REDIS_SENTINELS = [_sentinel(h) for h in env("REDIS_SENTINELS", "").replace(" ", "").split(",") if h]
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", "mymaster")
+_redis_url = urlparse(REDIS_URL)
+_redis_db = int((_redis_url.path or "/0").lstrip("/") or 0)
+_redis_password = unquote(_redis_url.password) if _redis_url.password else None
+# redis-py 8 reads with a 5 s socket timeout by default, exactly as long as the blocking
+# pop channels-redis waits on (5 s): on a busy machine the read timed out, the consumer
+# crashed and every open page's websocket dropped. Reads may take longer than the pop.
+if REDIS_SENTINELS:
+    _channel_host = {"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER,
+                     "db": _redis_db, "password": _redis_password, "socket_timeout": 30}
+else:
+    _channel_host = {"address": REDIS_URL, "socket_timeout": 30}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as the blocking
-        # pop channels-redis waits on (5 s): on a busy machine the read timed out, the consumer
-        # crashed and every open page's websocket dropped. Reads may take longer than the pop.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+        "CONFIG": {"hosts": [_channel_host],
                    "prefix": env("KVMWEB_CHANNEL_PREFIX", "kvmweb")},
     }
 }
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+if REDIS_SENTINELS:
+    _auth = f":{_redis_url.password}@" if _redis_url.password else ""
+    _default_broker = ";".join(f"sentinel://{_auth}{h}:{p}/{_redis_db}" for h, p in REDIS_SENTINELS)
+else:
+    _default_broker = REDIS_URL
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", _default_broker)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -170,6 +197,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "kvmweb")
 # messages when Redis restarts crashed ("Unrecoverable error" restoring them to a dead Redis),
 # and a killed worker's message came back an hour later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"ack_emulation": False}
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
 CELERY_BEAT_SCHEDULE = {
     "reap-operations": {
         "task": "operations.tasks.reap_operations",

@@ -17,6 +17,8 @@ import uuid
 import redis
 from django.conf import settings
 
+from kvmweb import redisconn
+
 log = logging.getLogger(__name__)
 PLUMBING = "plumbing"
 _client = None
@@ -25,8 +27,7 @@ _client = None
 def client():
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5,
-                                       socket_connect_timeout=5)
+        _client = redisconn.connect(socket_timeout=5, socket_connect_timeout=5)
     return _client
 
 

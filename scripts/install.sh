@@ -10,6 +10,10 @@ KVMWEB_APT_PACKAGES=(
   busybox-static cpio gzip ifupdown
   # PostgreSQL (production database, and the second test run)
   postgresql
+  # the TLS proxy in front of the web processes (deploy/nginx). (Redis Sentinel, README "Scaling
+  # out", is `redis-server --sentinel`: the tests run one that way; Debian's redis-sentinel
+  # package would start a system-wide one.)
+  nginx
   # browser tests
   chromium
   # building wheels

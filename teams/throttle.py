@@ -2,12 +2,13 @@
 address within KVMWEB_LOGIN_WINDOW seconds, further attempts are refused without checking the
 password until the window ends. Counted in Redis, so every web process sees the same count."""
 
-import redis
 from django.conf import settings
+
+from kvmweb import redisconn
 
 
 def _redis():
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redisconn.connect()
 
 
 def _keys(username, address):
