@@ -25,24 +25,24 @@ def lookup(conn, uuid):
     return call(conn.lookupByUUIDString, uuid)
 
 
-def lookup_name(conn, name):
-    """The domain called ``name``, or None."""
+def _lookup_or_none(find, key):
+    """find(key), or None when there is no such domain; other errors as a classified VirtError."""
     try:
-        return conn.lookupByName(name)
+        return find(key)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return None
-        return call(conn.lookupByName, name)  # re-raise as a classified VirtError
+        return call(find, key)  # re-raise as a classified VirtError
+
+
+def lookup_name(conn, name):
+    """The domain called ``name``, or None."""
+    return _lookup_or_none(conn.lookupByName, name)
 
 
 def lookup_uuid(conn, uuid):
     """The domain with that UUID, or None."""
-    try:
-        return conn.lookupByUUIDString(uuid)
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        return call(conn.lookupByUUIDString, uuid)  # re-raise as a classified VirtError
+    return _lookup_or_none(conn.lookupByUUIDString, uuid)
 
 
 def state(dom):
