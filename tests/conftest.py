@@ -96,6 +96,15 @@ def celery_worker(django_db_setup, tmp_path_factory):
         print(proc.background.log.read_text()[-5000:])
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_for(predicate, timeout=60, interval=0.2, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -231,9 +240,7 @@ def asgi_server(celery_worker, tmp_path_factory):
     Yields its base URL."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("web") / "daphne.log"
     env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": celery_worker.queue}
     with open(log, "w") as out:
@@ -287,12 +294,9 @@ def login(page, base_url, username, password):
 def daphne(queue, log):
     """The app served by daphne (HTTP + websockets) on a free port, on the test database,
     enqueuing on ``queue``; yields its base URL."""
-    import socket
     import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue}
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",

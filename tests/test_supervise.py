@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 from django.test import Client
 
-from tests.conftest import ROOT, database_url, wait_for
+from tests.conftest import ROOT, database_url, free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 CHILDREN = ("ops worker", "background worker", "beat", "watcher", "web")
@@ -46,12 +46,6 @@ def descendants(pid):
             found.append(child)
             todo.append(child)
     return found
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def websocket(port, path, session, group):

@@ -16,7 +16,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -24,6 +23,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL_PATHS = ("/opt/kvmweb", "/etc/kvmweb", "/var/lib/kvmweb")
@@ -270,12 +271,6 @@ def wait_for(what, check, procs, deadline):
             return result
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what}")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url):

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 import urllib3
 
-from tests.conftest import ROOT, start_worker, worker_ready
+from tests.conftest import ROOT, free_port, start_worker, worker_ready
 from tests.deploy.nginx_site import NGINX, render_site, self_signed_cert, write_conf
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # our throw-away cert
@@ -26,12 +26,6 @@ urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # our throw
 # Short beats, as the fault suite uses: a dead worker's operation is resumed after 4 s.
 FAST = {"KVMWEB_HEARTBEAT": "1", "KVMWEB_HEARTBEAT_STALE": "4", "KVMWEB_LOCK_LEASE": "3",
         "KVMWEB_REAP_INTERVAL": "1", "KVMWEB_REQUEUE_AFTER": "8"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, log, timeout=60):

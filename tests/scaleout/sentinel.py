@@ -1,18 +1,13 @@
 """A real Redis Sentinel (redis-server --sentinel, Debian's redis-sentinel) in front of the
 test Redis, for tests that prove kvmweb finds its Redis through Sentinel."""
 
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 def start_sentinel(directory, master_port, master_name):
